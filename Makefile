@@ -1,0 +1,87 @@
+# strobe — build, test, demo.  `make` builds the CLI (build/bin/strobe), the
+# engine (build/libstrobe.a) and one extension module per pyenv CPython
+# 3.8–3.13 found (ABI-tagged .so files side by side in build/python/strobe).
+
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
+DEFS    := -D_GNU_SOURCE
+SAN     ?=
+ALLCFLAGS = $(CFLAGS) $(WARN) $(DEFS) $(SAN) -fPIC -fvisibility=hidden -Isrc/base -Isrc/engine
+LDLIBS  := -lz -lpthread
+
+PYENV_ROOT ?= $(HOME)/.pyenv
+# Every pyenv interpreter 3.8-3.13 (found without PATH or shims).
+PYTHONS := $(sort $(wildcard $(foreach v,8 9 10 11 12 13,$(PYENV_ROOT)/versions/3.$(v).*/bin/python3.$(v))))
+
+BASE_SRC   := $(wildcard src/base/*.c)
+ENGINE_SRC := $(wildcard src/engine/*.c)
+LIB_OBJ    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(BASE_SRC) $(ENGINE_SRC))
+CLI_SRC    := $(wildcard src/cli/*.c)
+CLI_OBJ    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CLI_SRC))
+MOD_SRC    := $(wildcard src/module/*.c)
+CTEST_SRC  := $(wildcard tests/c/test_*.c)
+CTESTS     := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(CTEST_SRC))
+PY_SRC     := $(wildcard python/strobe/*.py python/strobe/_boot/*.py)
+PY_OUT     := $(patsubst python/%,$(BUILD)/python/%,$(PY_SRC))
+HDRS       := $(wildcard src/*/*.h)
+
+.PHONY: all lib cli modules python ctests test demo sanitize clean
+all: lib cli modules python ctests
+
+lib: $(BUILD)/libstrobe.a
+cli: $(BUILD)/bin/strobe
+python: $(PY_OUT)
+ctests: $(CTESTS)
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -Isrc/cli -c $< -o $@
+
+$(BUILD)/libstrobe.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/strobe: $(CLI_OBJ) $(BUILD)/libstrobe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $(CLI_OBJ) $(BUILD)/libstrobe.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(BUILD)/libstrobe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -Itests/c -o $@ $< $(BUILD)/libstrobe.a $(LDLIBS)
+
+$(BUILD)/python/%.py: python/%.py
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# One extension per interpreter: the module sources are compiled against that
+# interpreter's headers; the engine is shared.  Rule generated per python.
+define MODULE_RULE
+$(1)_INC := $$(shell $(2) -c 'import sysconfig;print(sysconfig.get_paths()["include"])' 2>/dev/null)
+$(1)_EXT := $$(shell $(2) -c 'import sysconfig;print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
+$(BUILD)/python/strobe/_strobe$$($(1)_EXT): $(MOD_SRC) $(HDRS) $(BUILD)/libstrobe.a
+	@mkdir -p $$(dir $$@)
+	$(CC) $(ALLCFLAGS) -Isrc/module -I$$($(1)_INC) -shared -o $$@ $(MOD_SRC) $(BUILD)/libstrobe.a $(LDLIBS)
+MODULES += $(BUILD)/python/strobe/_strobe$$($(1)_EXT)
+endef
+$(foreach p,$(PYTHONS),$(eval $(call MODULE_RULE,$(notdir $(p)),$(p))))
+
+modules: $(MODULES)
+
+# The test driver runs under the newest interpreter found (no PATH needed).
+DRIVER_PY := $(lastword $(PYTHONS) $(wildcard /usr/bin/python3))
+test: all
+	@$(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/run.py --build $(BUILD)
+
+sanitize:
+	$(MAKE) BUILD=build-san CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" ctests cli lib
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/run.py --build build-san --c-only
+
+demo: all
+	@$(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tools/demo.py --build $(BUILD)
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,50 @@
+/* mem.h — the one door to interpreter memory.  Every read of a target's
+ * memory (this process or another) goes through mem_read / mem_readv, which
+ * fail instead of faulting: a freed frame or an unmapped page is an error
+ * value, never a crash.  Reads are not atomic: the caller validates. */
+#ifndef STROBE_MEM_H
+#define STROBE_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum mem_backend { MEM_VM_READV = 1, MEM_PIPE = 2 };
+
+typedef struct mem_target {
+    pid_t pid;
+    int backend;          /* enum mem_backend */
+    int pipefd[2];        /* MEM_PIPE only: write(addr) then read back */
+    uint64_t reads, failures;   /* counters, for stats */
+} mem_target;
+
+typedef struct {
+    uint64_t addr;
+    void *buf;
+    size_t size;
+} mem_iov;
+
+/* Open a target (pid 0 = this process).  Picks process_vm_readv when the
+ * kernel allows it, else the pipe fallback (self only).  0 or -1 (errno). */
+int mem_open(mem_target *t, pid_t pid);
+void mem_close(mem_target *t);
+
+/* Read exactly `size` bytes at `addr`.  0 on success, -1 on any failure. */
+int mem_read(mem_target *t, uint64_t addr, size_t size, void *buf);
+/* Read several ranges in one call; 0 only when every range was read whole. */
+int mem_readv(mem_target *t, const mem_iov *iov, int n);
+
+static inline uint64_t mem_u64(const void *base, int32_t off)
+{
+    uint64_t v;
+    __builtin_memcpy(&v, (const char *)base + off, sizeof v);
+    return v;
+}
+static inline int32_t mem_i32(const void *base, int32_t off)
+{
+    int32_t v;
+    __builtin_memcpy(&v, (const char *)base + off, sizeof v);
+    return v;
+}
+
+#endif

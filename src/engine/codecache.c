@@ -1,0 +1,229 @@
+/* codecache.c — see codecache.h. */
+#include "codecache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "linetable.h"
+#include "pyobj.h"
+
+#define CC_MAX_CODE_HDR 512
+#define CC_INITIAL 1024
+#define CC_DEFAULT_MAX (1u << 18)
+
+static uint32_t hash_ptr(uint64_t p)
+{
+    p ^= p >> 33;
+    p *= 0xff51afd7ed558ccdULL;
+    p ^= p >> 33;
+    return (uint32_t)p;
+}
+
+int codecache_init(codecache *c, mem_target *m, const strobe_layout *L, profile *p)
+{
+    memset(c, 0, sizeof *c);
+    c->cap = CC_INITIAL;
+    c->slots = calloc(c->cap, sizeof *c->slots);
+    if (!c->slots) return -1;
+    c->max_entries = CC_DEFAULT_MAX;
+    c->mem = m;
+    c->L = L;
+    c->prof = p;
+    return 0;
+}
+
+void codecache_clear(codecache *c)
+{
+    for (uint32_t i = 0; i < c->cap; i++) free(c->slots[i].linetable);
+    memset(c->slots, 0, (size_t)c->cap * sizeof *c->slots);
+    c->used = 0;
+}
+
+void codecache_free(codecache *c)
+{
+    if (!c->slots) return;
+    codecache_clear(c);
+    free(c->slots);
+    c->slots = NULL;
+}
+
+static code_info *find_slot(codecache *c, uint64_t code)
+{
+    uint32_t mask = c->cap - 1;
+    for (uint32_t i = hash_ptr(code) & mask;; i = (i + 1) & mask) {
+        code_info *e = &c->slots[i];
+        if (e->code == code || e->code == 0) return e;
+    }
+}
+
+static int grow(codecache *c)
+{
+    uint32_t ncap = c->cap * 2;
+    code_info *old = c->slots;
+    uint32_t ocap = c->cap;
+    code_info *n = calloc(ncap, sizeof *n);
+    if (!n) return -1;
+    c->slots = n;
+    c->cap = ncap;
+    for (uint32_t i = 0; i < ocap; i++)
+        if (old[i].code) *find_slot(c, old[i].code) = old[i];
+    free(old);
+    return 0;
+}
+
+/* Header fields of the code object at `code`, read into hdr. */
+static int read_code(codecache *c, uint64_t code, uint8_t *hdr)
+{
+    const strobe_layout *L = c->L;
+    if (L->co_size > CC_MAX_CODE_HDR) return -1;
+    if (mem_read(c->mem, code, (size_t)L->co_size, hdr) != 0) return -1;
+    if (mem_u64(hdr, L->ob_type) != L->code_type) return -1;
+    return 0;
+}
+
+static void code_fields(const strobe_layout *L, const uint8_t *hdr, uint64_t obj[CC_NOBJ],
+                        int32_t *first, int32_t *argc, int32_t *flags, int32_t *ftr)
+{
+    obj[0] = mem_u64(hdr, L->co_name);
+    obj[1] = L->co_qualname >= 0 ? mem_u64(hdr, L->co_qualname) : obj[0];
+    obj[2] = mem_u64(hdr, L->co_filename);
+    obj[3] = mem_u64(hdr, L->co_linetable);
+    *first = mem_i32(hdr, L->co_firstlineno);
+    *argc = mem_i32(hdr, L->co_argcount);
+    *flags = mem_i32(hdr, L->co_flags);
+    *ftr = L->co_firsttraceable >= 0 ? mem_i32(hdr, L->co_firsttraceable) : 0;
+}
+
+static int read_windows(codecache *c, const uint64_t obj[CC_NOBJ], uint8_t win[CC_NOBJ][CC_WINDOW])
+{
+    mem_iov v[CC_NOBJ];
+    for (int i = 0; i < CC_NOBJ; i++) {
+        v[i].addr = obj[i] + 8;
+        v[i].buf = win[i];
+        v[i].size = CC_WINDOW;
+    }
+    return mem_readv(c->mem, v, CC_NOBJ);
+}
+
+/* Validate a live entry with one batched read of header + four windows. */
+static int still_valid(codecache *c, code_info *e)
+{
+    const strobe_layout *L = c->L;
+    uint8_t hdr[CC_MAX_CODE_HDR];
+    uint8_t win[CC_NOBJ][CC_WINDOW];
+    mem_iov v[1 + CC_NOBJ];
+    if (L->co_size > CC_MAX_CODE_HDR) return 0;
+    v[0].addr = e->code; v[0].buf = hdr; v[0].size = (size_t)L->co_size;
+    for (int i = 0; i < CC_NOBJ; i++) {
+        v[1 + i].addr = e->obj[i] + 8;
+        v[1 + i].buf = win[i];
+        v[1 + i].size = CC_WINDOW;
+    }
+    if (mem_readv(c->mem, v, 1 + CC_NOBJ) != 0) return 0;
+    if (mem_u64(hdr, L->ob_type) != L->code_type) return 0;
+    uint64_t obj[CC_NOBJ];
+    int32_t first, argc, flags, ftr;
+    code_fields(L, hdr, obj, &first, &argc, &flags, &ftr);
+    if (memcmp(obj, e->obj, sizeof obj) || first != e->firstlineno || argc != e->argcount ||
+        flags != e->flags || ftr != e->firsttraceable)
+        return 0;
+    return memcmp(win, e->snap, sizeof win) == 0;
+}
+
+static int intern_str(profile *p, const char *s, uint32_t *id)
+{
+    return profile_intern_string(p, s, strlen(s), id) == PROF_OK ? 0 : -1;
+}
+
+/* Build entry e for `code` from scratch. */
+static int build(codecache *c, code_info *e, uint64_t code)
+{
+    const strobe_layout *L = c->L;
+    uint8_t hdr[CC_MAX_CODE_HDR];
+    if (read_code(c, code, hdr) != 0) return -1;
+    code_info n;
+    memset(&n, 0, sizeof n);
+    n.code = code;
+    code_fields(L, hdr, n.obj, &n.firstlineno, &n.argcount, &n.flags, &n.firsttraceable);
+    if (read_windows(c, n.obj, n.snap) != 0) return -1;
+
+    char name[PYOBJ_MAX_STR * 4 + 1], file[PYOBJ_MAX_STR * 4 + 1];
+    if (pyobj_read_str(c->mem, L, n.obj[1], name, sizeof name) < 0) return -1;
+    if (pyobj_read_str(c->mem, L, n.obj[2], file, sizeof file) < 0) return -1;
+    size_t ltlen = 0;
+    if (pyobj_read_bytes(c->mem, L, n.obj[3], &n.linetable, &ltlen) != 0) return -1;
+    n.linetable_len = (uint32_t)ltlen;
+
+    uint32_t nid, fid;
+    if (intern_str(c->prof, name, &nid) || intern_str(c->prof, file, &fid) ||
+        profile_intern_function(c->prof, nid, fid, n.firstlineno, &n.function) != PROF_OK) {
+        free(n.linetable);
+        return -1;
+    }
+    free(e->linetable);
+    *e = n;
+    return 0;
+}
+
+const code_info *codecache_lookup(codecache *c, uint64_t code)
+{
+    if (!code) return NULL;
+    c->tick++;
+    code_info *e = find_slot(c, code);
+    if (e->code == code) {
+        if (still_valid(c, e)) {
+            c->hits++;
+            e->last_used = c->tick;
+            return e;
+        }
+        c->invalidations++;
+        if (build(c, e, code) != 0) {
+            /* Not a readable code object now: forget the stale entry.
+             * Deleting from linear probing: rehash the cluster after it. */
+            free(e->linetable);
+            e->linetable = NULL;
+            e->code = 0;
+            c->used--;
+            uint32_t mask = c->cap - 1;
+            for (uint32_t i = ((uint32_t)(e - c->slots) + 1) & mask; c->slots[i].code; i = (i + 1) & mask) {
+                code_info tmp = c->slots[i];
+                c->slots[i].code = 0;
+                *find_slot(c, tmp.code) = tmp;
+            }
+            c->failures++;
+            return NULL;
+        }
+        e->last_used = c->tick;
+        return e;
+    }
+    c->misses++;
+    if (c->used >= c->max_entries) {
+        /* Bounded memory: start over (function ids stay in the profile). */
+        codecache_clear(c);
+        e = find_slot(c, code);
+    } else if ((c->used + 1) * 4 > c->cap * 3) {
+        if (grow(c) != 0) return NULL;
+        e = find_slot(c, code);
+    }
+    code_info tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (build(c, &tmp, code) != 0) {
+        c->failures++;
+        return NULL;
+    }
+    tmp.last_used = c->tick;
+    *e = tmp;
+    c->used++;
+    return e;
+}
+
+int codecache_line(const codecache *c, const code_info *ci, int64_t addr)
+{
+    int line = -1;
+    if (addr < 0 || addr > UINT32_MAX ||
+        linetable_line((enum linetable_format)c->L->linetable_format, ci->linetable,
+                       ci->linetable_len, ci->firstlineno, (uint32_t)addr, &line) != 0 ||
+        line < 0)
+        return ci->firstlineno;
+    return line;
+}

@@ -1,0 +1,61 @@
+/* codecache.h — code object address -> what the profile needs (function id,
+ * line table), validated on every lookup so that a code object freed and
+ * replaced by another at the same address is never mistaken for it.
+ *
+ * Validation (one batched read per lookup): the code header's identifying
+ * fields (name, qualname, filename and line-table pointers, first line, arg
+ * count, flags) must equal the cached ones, and a 64-byte window of each of
+ * the four objects they point to (type, length, hash, state, first bytes —
+ * everything but the reference count) must equal the snapshot taken when
+ * the entry was made.  A pointer reused by a different string or table
+ * therefore fails validation and the entry is rebuilt.
+ */
+#ifndef STROBE_CODECACHE_H
+#define STROBE_CODECACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "layout.h"
+#include "mem.h"
+#include "profile.h"
+
+#define CC_WINDOW 64
+#define CC_NOBJ 4     /* name, qualname, filename, linetable */
+
+typedef struct {
+    uint64_t code;                    /* key; 0 = empty slot */
+    uint64_t obj[CC_NOBJ];            /* pointers read from the code object */
+    int32_t firstlineno, argcount, flags, firsttraceable;
+    uint8_t snap[CC_NOBJ][CC_WINDOW]; /* windows of obj[i] at offset 8 */
+    uint32_t function;                /* profile function id */
+    uint8_t *linetable;
+    uint32_t linetable_len;
+    uint64_t last_used;               /* tick, for eviction */
+} code_info;
+
+typedef struct {
+    code_info *slots;
+    uint32_t cap;       /* power of two */
+    uint32_t used;
+    uint32_t max_entries;
+    mem_target *mem;
+    const strobe_layout *L;
+    profile *prof;
+    uint64_t tick;
+    uint64_t hits, misses, invalidations, failures;
+} codecache;
+
+int codecache_init(codecache *c, mem_target *m, const strobe_layout *L, profile *p);
+void codecache_free(codecache *c);
+/* Drop every entry (e.g. after profile_reset: function ids are gone). */
+void codecache_clear(codecache *c);
+
+/* Validated info for the code object at `code`, or NULL when it cannot be
+ * read or is not a code object.  The pointer is valid until the next call. */
+const code_info *codecache_lookup(codecache *c, uint64_t code);
+
+/* Line of the instruction at byte offset addr (clamped to firstlineno when
+ * the table has no answer). */
+int codecache_line(const codecache *c, const code_info *ci, int64_t addr);
+
+#endif

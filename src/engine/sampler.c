@@ -1,0 +1,651 @@
+/* sampler.c — see sampler.h.
+ *
+ * Threads and locks:
+ *  - The sampling thread runs tick() under s->lock, which guards the profile,
+ *    the code cache and the thread table.  sampler_write() takes the same
+ *    lock, so an export never sees a half-added sample.
+ *  - Thread names arrive from Python threads under s->names_lock; the
+ *    sampling thread only looks a name up when names_version moved since it
+ *    last labelled that thread.
+ *  - Wake-ups (stop, SIGTERM) go through an eventfd the sampling thread
+ *    waits on with ppoll(), so stop is immediate at any rate, and the
+ *    SIGTERM handler does nothing but an async-signal-safe write().
+ *
+ * Time: per thread, wall delta = now − the thread's previous sample time
+ * (for a thread first seen, the previous tick); CPU delta from the thread's
+ * CPU clock (clock_gettime on the kernel's per-thread clock id; a thread
+ * first seen is charged min(its CPU clock, its wall delta)).
+ */
+#include "sampler.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codecache.h"
+#include "export.h"
+#include "mem.h"
+#include "profile.h"
+#include "unwind.h"
+
+enum { V_COUNT, V_WALL, V_CPU, NVALUES };
+
+typedef struct {
+    uint64_t key;            /* native tid, or pthread ident | 1<<63 when unknown */
+    uint64_t thread_id;
+    int64_t native_id;
+    int64_t last_wall, last_cpu;
+    uint64_t names_version;  /* labels below computed at this version */
+    uint32_t labels;
+} thread_entry;
+
+typedef struct {
+    int64_t tid;
+    char *name;
+} name_entry;
+
+struct sampler {
+    sampler_config cfg;
+    char *output;
+    strobe_layout L;
+    uint64_t interp;
+
+    mem_target mem;
+    profile prof;
+    codecache cc;
+    unwinder uw;
+
+    pthread_mutex_t lock;
+    pthread_t thread;
+    int thread_started;
+    int evfd;
+    atomic_int stop_req;
+    atomic_int running;
+    atomic_int finished;
+    int finish_status;
+    char finish_err[256];
+
+    /* thread table, sorted by key; swapped with scratch each tick */
+    thread_entry *te, *te_next;
+    size_t nte, te_cap;
+    unwind_thread *snap;
+    uint32_t *stackbuf;
+
+    pthread_mutex_t names_lock;
+    name_entry *names;
+    size_t nnames, names_cap;
+    atomic_uint_fast64_t names_version;
+
+    int32_t tid_cand[16];
+    int ntid_cand;
+
+    int64_t start_mono, start_real, last_tick, end_mono;
+    uint64_t ticks, samples, threads_seen, missed;
+    uint32_t k_thread_id, k_native_id, k_thread_name;
+};
+
+static atomic_int g_term_fd = -1;
+static atomic_int g_term_req;
+static struct sigaction g_old_term;
+static int g_term_installed;
+
+static int64_t now_ns(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The kernel's clock id for thread `tid`'s CPU time: the encoding behind
+ * pthread_getcpuclockid (posix-cpu-timers: ~tid << 3 | per-thread | sched). */
+static int64_t thread_cpu_ns(int64_t tid)
+{
+    struct timespec ts;
+    clockid_t cid = (clockid_t)((~(unsigned)tid << 3) | 6u);
+    if (tid <= 0 || clock_gettime(cid, &ts) != 0) return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+const char *sampler_mode_name(int mode)
+{
+    return mode == SAMPLER_CPU ? "cpu" : "wall";
+}
+
+int sampler_mode_from_name(const char *name)
+{
+    if (!strcmp(name, "wall")) return SAMPLER_WALL;
+    if (!strcmp(name, "cpu")) return SAMPLER_CPU;
+    return -1;
+}
+
+static int intern(profile *p, const char *s, uint32_t *id)
+{
+    return profile_intern_string(p, s, strlen(s), id);
+}
+
+/* Value types, period and the label keys: what every (re)set profile has. */
+static int setup_profile(sampler *s)
+{
+    profile *p = &s->prof;
+    if (profile_add_value_type(p, "samples", "count") != V_COUNT ||
+        profile_add_value_type(p, "wall-time", "nanoseconds") != V_WALL ||
+        profile_add_value_type(p, "cpu-time", "nanoseconds") != V_CPU)
+        return -1;
+    p->default_value = s->cfg.mode == SAMPLER_CPU ? V_CPU : V_WALL;
+    profile_set_period(p, "wall-time", "nanoseconds", (int64_t)(1e9 / s->cfg.rate_hz));
+    if (intern(p, "thread id", &s->k_thread_id) || intern(p, "thread native id", &s->k_native_id) ||
+        intern(p, "thread name", &s->k_thread_name))
+        return -1;
+    return 0;
+}
+
+int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
+                   const sampler_config *cfg, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!(cfg->rate_hz > 0 && cfg->rate_hz <= SAMPLER_MAX_RATE)) {
+        snprintf(err, errlen, "rate must be above 0 and at most %.0f Hz", SAMPLER_MAX_RATE);
+        return -1;
+    }
+    if (cfg->max_depth < 1 || cfg->max_depth > SAMPLER_MAX_DEPTH) {
+        snprintf(err, errlen, "max depth must be between 1 and %d", SAMPLER_MAX_DEPTH);
+        return -1;
+    }
+    sampler *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return -1; }
+    s->cfg = *cfg;
+    s->L = *L;
+    s->interp = interp;
+    s->evfd = -1;
+    if (cfg->output && !(s->output = strdup(cfg->output))) goto nomem;
+    s->cfg.output = s->output;
+    if (mem_open(&s->mem, 0) != 0) {
+        snprintf(err, errlen, "cannot read this process's memory: %s", strerror(errno));
+        goto fail;
+    }
+    if (profile_init(&s->prof, NULL) != PROF_OK || setup_profile(s) != 0) goto nomem;
+    if (codecache_init(&s->cc, &s->mem, &s->L, &s->prof) != 0) goto nomem;
+    s->uw.mem = &s->mem;
+    s->uw.L = &s->L;
+    s->uw.cc = &s->cc;
+    s->uw.prof = &s->prof;
+    s->uw.pthread_tid_off = -1;
+    s->snap = calloc(UNWIND_MAX_THREADS, sizeof *s->snap);
+    s->stackbuf = calloc((size_t)cfg->max_depth + 1, sizeof *s->stackbuf);
+    if (!s->snap || !s->stackbuf) goto nomem;
+    s->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->evfd < 0) { snprintf(err, errlen, "eventfd: %s", strerror(errno)); goto fail; }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->names_lock, NULL);
+    /* Candidates for glibc's tid offset, seen from this thread; the sampling
+     * thread keeps those that also hold for itself. */
+    s->ntid_cand = unwind_probe_tid_offsets(&s->mem, s->tid_cand, 16);
+    *out = s;
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory");
+fail:
+    sampler_destroy(s);
+    return -1;
+}
+
+/* ---- thread names ------------------------------------------------------ */
+
+static name_entry *name_find(sampler *s, int64_t tid)
+{
+    for (size_t i = 0; i < s->nnames; i++)
+        if (s->names[i].tid == tid) return &s->names[i];
+    return NULL;
+}
+
+static void name_drop(sampler *s, name_entry *e)
+{
+    free(e->name);
+    *e = s->names[--s->nnames];
+}
+
+/* Bound the table: forget names of kernel tids that no longer exist. */
+static void names_prune(sampler *s)
+{
+    for (size_t i = 0; i < s->nnames;) {
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof path, "/proc/self/task/%" PRId64, s->names[i].tid);
+        if (stat(path, &st) != 0) name_drop(s, &s->names[i]);
+        else i++;
+    }
+}
+
+void sampler_set_thread_name(sampler *s, int64_t native_id, const char *name, size_t len)
+{
+    pthread_mutex_lock(&s->names_lock);
+    name_entry *e = name_find(s, native_id);
+    if (!name) {
+        if (e) name_drop(s, e);
+    } else {
+        char *copy = malloc(len + 1);
+        if (copy) {
+            memcpy(copy, name, len);
+            copy[len] = 0;
+            if (!e) {
+                if (s->nnames >= 1024) names_prune(s);
+                if (s->nnames == s->names_cap) {
+                    size_t ncap = s->names_cap ? s->names_cap * 2 : 64;
+                    name_entry *n = realloc(s->names, ncap * sizeof *n);
+                    if (!n) { free(copy); goto out; }
+                    s->names = n;
+                    s->names_cap = ncap;
+                }
+                e = &s->names[s->nnames++];
+                e->tid = native_id;
+                e->name = NULL;
+            }
+            free(e->name);
+            e->name = copy;
+        }
+    }
+out:
+    atomic_fetch_add(&s->names_version, 1);
+    pthread_mutex_unlock(&s->names_lock);
+}
+
+/* Label set of a thread, recomputed when names changed. */
+static int thread_labels(sampler *s, thread_entry *t, uint64_t version)
+{
+    char idbuf[32], nidbuf[32], namebuf[256];
+    prof_label lab[3];
+    snprintf(idbuf, sizeof idbuf, "%" PRIu64, t->thread_id);
+    snprintf(nidbuf, sizeof nidbuf, "%" PRId64, t->native_id);
+    pthread_mutex_lock(&s->names_lock);
+    name_entry *e = t->native_id > 0 ? name_find(s, t->native_id) : NULL;
+    if (e) snprintf(namebuf, sizeof namebuf, "%s", e->name);
+    else snprintf(namebuf, sizeof namebuf, "tid-%" PRId64, t->native_id);
+    pthread_mutex_unlock(&s->names_lock);
+    lab[0].key = s->k_thread_id;
+    lab[1].key = s->k_native_id;
+    lab[2].key = s->k_thread_name;
+    if (intern(&s->prof, idbuf, &lab[0].str) || intern(&s->prof, nidbuf, &lab[1].str) ||
+        intern(&s->prof, namebuf, &lab[2].str) ||
+        profile_intern_labels(&s->prof, lab, 3, &t->labels) != PROF_OK)
+        return -1;
+    t->names_version = version;
+    return 0;
+}
+
+/* ---- one tick ------------------------------------------------------------ */
+
+static int cmp_key(const void *a, const void *b)
+{
+    uint64_t x = ((const unwind_thread *)a)->native_id > 0
+                     ? (uint64_t)((const unwind_thread *)a)->native_id
+                     : (((const unwind_thread *)a)->thread_id | (1ULL << 63));
+    uint64_t y = ((const unwind_thread *)b)->native_id > 0
+                     ? (uint64_t)((const unwind_thread *)b)->native_id
+                     : (((const unwind_thread *)b)->thread_id | (1ULL << 63));
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t key_of(const unwind_thread *t)
+{
+    return t->native_id > 0 ? (uint64_t)t->native_id : (t->thread_id | (1ULL << 63));
+}
+
+static int ensure_te_cap(sampler *s, size_t n)
+{
+    if (n <= s->te_cap) return 0;
+    size_t ncap = s->te_cap ? s->te_cap : 64;
+    while (ncap < n) ncap *= 2;
+    thread_entry *a = realloc(s->te, ncap * sizeof *a);
+    if (!a) return -1;
+    s->te = a;
+    thread_entry *b = realloc(s->te_next, ncap * sizeof *b);
+    if (!b) return -1;
+    s->te_next = b;
+    s->te_cap = ncap;
+    return 0;
+}
+
+/* The names of threads that ended are forgotten with them. */
+static void forget_ended(sampler *s, const thread_entry *old, size_t nold,
+                         const thread_entry *cur, size_t ncur)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < nold; i++) {
+        while (j < ncur && cur[j].key < old[i].key) j++;
+        if ((j >= ncur || cur[j].key != old[i].key) && old[i].native_id > 0)
+            sampler_set_thread_name(s, old[i].native_id, NULL, 0);
+    }
+}
+
+static void tick(sampler *s, int64_t now)
+{
+    int n = unwind_threads(&s->uw, s->interp, s->snap, UNWIND_MAX_THREADS);
+    s->ticks++;
+    if (n < 0) {
+        s->uw.errors++;
+        return;
+    }
+    qsort(s->snap, (size_t)n, sizeof *s->snap, cmp_key);
+    if (ensure_te_cap(s, (size_t)n) != 0) return;
+    uint64_t version = atomic_load(&s->names_version);
+    size_t j = 0, m = 0;
+    for (int i = 0; i < n; i++) {
+        unwind_thread *t = &s->snap[i];
+        uint64_t key = key_of(t);
+        if (m && s->te_next[m - 1].key == key) continue;   /* duplicate: torn list */
+        while (j < s->nte && s->te[j].key < key) j++;
+        thread_entry e;
+        int64_t cpu = thread_cpu_ns(t->native_id);
+        if (j < s->nte && s->te[j].key == key && s->te[j].thread_id == t->thread_id) {
+            e = s->te[j];
+        } else {
+            memset(&e, 0, sizeof e);
+            e.key = key;
+            e.thread_id = t->thread_id;
+            e.native_id = t->native_id;
+            e.last_wall = s->last_tick;
+            e.last_cpu = cpu < 0 ? -1 : cpu - (cpu < now - s->last_tick ? cpu : now - s->last_tick);
+            e.names_version = UINT64_MAX;
+            s->threads_seen++;
+        }
+        int64_t wall = now - e.last_wall;
+        int64_t cpud = (cpu >= 0 && e.last_cpu >= 0 && cpu > e.last_cpu) ? cpu - e.last_cpu : 0;
+        e.last_wall = now;
+        if (cpu >= 0) e.last_cpu = cpu;
+        s->te_next[m++] = e;
+        thread_entry *te = &s->te_next[m - 1];
+
+        if (s->cfg.mode == SAMPLER_CPU && cpud == 0) continue;
+        if (!t->frame) continue;   /* no Python code running on it */
+        int depth = unwind_stack(&s->uw, t->frame, s->stackbuf, s->cfg.max_depth);
+        if (depth <= 0) continue;
+        if (te->names_version != version && thread_labels(s, te, version) != 0) continue;
+        uint32_t stack;
+        if (profile_intern_stack(&s->prof, s->stackbuf, (size_t)depth, &stack) != PROF_OK) continue;
+        int64_t v[NVALUES] = { 1, wall, cpud };
+        if (profile_add(&s->prof, stack, te->labels, v) == PROF_OK) s->samples++;
+    }
+    forget_ended(s, s->te, s->nte, s->te_next, m);
+    thread_entry *tmp = s->te;
+    s->te = s->te_next;
+    s->te_next = tmp;
+    s->nte = m;
+    s->last_tick = now;
+}
+
+/* ---- the sampling thread -------------------------------------------------- */
+
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    int fd = atomic_load(&g_term_fd);
+    atomic_store(&g_term_req, 1);
+    if (fd >= 0) {
+        uint64_t one = 1;
+        ssize_t r = write(fd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+static void install_sigterm(sampler *s)
+{
+    struct sigaction sa, old;
+    if (sigaction(SIGTERM, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+        (old.sa_flags & SA_SIGINFO))
+        return;   /* the program has its own plan for SIGTERM */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigterm;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    atomic_store(&g_term_fd, s->evfd);
+    if (sigaction(SIGTERM, &sa, &g_old_term) == 0) g_term_installed = 1;
+}
+
+static void uninstall_sigterm(void)
+{
+    struct sigaction cur;
+    if (!g_term_installed) return;
+    g_term_installed = 0;
+    /* Only put back what we replaced if nobody replaced us since. */
+    if (sigaction(SIGTERM, NULL, &cur) == 0 && cur.sa_handler == on_sigterm)
+        sigaction(SIGTERM, &g_old_term, NULL);
+    atomic_store(&g_term_fd, -1);
+}
+
+void sampler_forget_after_fork(void)
+{
+    uninstall_sigterm();
+    atomic_store(&g_term_req, 0);
+}
+
+static void pick_tid_offset(sampler *s)
+{
+    int32_t mine[16];
+    int n = unwind_probe_tid_offsets(&s->mem, mine, 16);
+    for (int i = 0; i < s->ntid_cand; i++)
+        for (int k = 0; k < n; k++)
+            if (s->tid_cand[i] == mine[k]) {
+                s->uw.pthread_tid_off = mine[k];
+                return;
+            }
+}
+
+static void wait_until(sampler *s, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+        if (left <= 0 || atomic_load(&s->stop_req) || atomic_load(&g_term_req)) return;
+        struct timespec ts = { (time_t)(left / 1000000000), (long)(left % 1000000000) };
+        struct pollfd pfd = { s->evfd, POLLIN, 0 };
+        int r = ppoll(&pfd, 1, &ts, NULL);
+        if (r > 0) {
+            uint64_t v;
+            ssize_t rr = read(s->evfd, &v, sizeof v);
+            (void)rr;
+        }
+    }
+}
+
+static int finish_locked_write(sampler *s, char *err, size_t errlen);
+
+static void *run(void *arg)
+{
+    sampler *s = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);   /* signals are the program's */
+    if (s->L.ts_native_thread_id < 0) pick_tid_offset(s);
+
+    const int64_t interval = (int64_t)(1e9 / s->cfg.rate_hz);
+    const int64_t stop_at = s->cfg.duration_s > 0
+                                ? s->start_mono + (int64_t)(s->cfg.duration_s * 1e9)
+                                : INT64_MAX;
+    int64_t next = s->start_mono + interval;
+    int timed_out = 0;
+    for (;;) {
+        wait_until(s, next < stop_at ? next : stop_at);
+        if (atomic_load(&s->stop_req) || atomic_load(&g_term_req)) break;
+        int64_t now = now_ns(CLOCK_MONOTONIC);
+        if (now >= stop_at) { timed_out = 1; break; }
+        pthread_mutex_lock(&s->lock);
+        tick(s, now);
+        pthread_mutex_unlock(&s->lock);
+        next += interval;
+        int64_t after = now_ns(CLOCK_MONOTONIC);
+        if (next <= after) {   /* fell behind: skip the ticks we cannot make */
+            int64_t behind = (after - next) / interval + 1;
+            s->missed += (uint64_t)behind;
+            next += behind * interval;
+        }
+    }
+    s->end_mono = now_ns(CLOCK_MONOTONIC);
+    atomic_store(&s->running, 0);
+    if (timed_out || atomic_load(&g_term_req)) {
+        char err[256];
+        int first = 0;
+        if (atomic_compare_exchange_strong(&s->finished, &first, 1)) {
+            s->finish_status = finish_locked_write(s, err, sizeof err);
+            snprintf(s->finish_err, sizeof s->finish_err, "%s", err);
+        }
+        if (atomic_load(&g_term_req)) {
+            /* Die of SIGTERM as the program would have without us. */
+            uninstall_sigterm();
+            signal(SIGTERM, SIG_DFL);
+            kill(getpid(), SIGTERM);
+        }
+    }
+    return NULL;
+}
+
+int sampler_start(sampler *s, char *err, size_t errlen)
+{
+    if (s->thread_started) {
+        snprintf(err, errlen, "the sampler was already started");
+        return -1;
+    }
+    s->start_mono = now_ns(CLOCK_MONOTONIC);
+    s->start_real = now_ns(CLOCK_REALTIME);
+    s->last_tick = s->start_mono;
+    s->prof.time_nanos = s->start_real;
+    atomic_store(&s->running, 1);
+    if (s->cfg.handle_sigterm) install_sigterm(s);
+    int rc = pthread_create(&s->thread, NULL, run, s);
+    if (rc != 0) {
+        atomic_store(&s->running, 0);
+        uninstall_sigterm();
+        snprintf(err, errlen, "cannot start the sampling thread: %s", strerror(rc));
+        return -1;
+    }
+    s->thread_started = 1;
+    return 0;
+}
+
+void sampler_stop(sampler *s)
+{
+    if (!s->thread_started) return;
+    atomic_store(&s->stop_req, 1);
+    uint64_t one = 1;
+    ssize_t r = write(s->evfd, &one, sizeof one);
+    (void)r;
+    pthread_join(s->thread, NULL);
+    s->thread_started = 0;
+    if (!s->end_mono) s->end_mono = now_ns(CLOCK_MONOTONIC);
+    uninstall_sigterm();
+}
+
+/* Comments and duration that describe the run so far; under s->lock. */
+static void describe(sampler *s)
+{
+    char buf[256];
+    profile *p = &s->prof;
+    int64_t end = atomic_load(&s->running) ? now_ns(CLOCK_MONOTONIC) : s->end_mono;
+    p->duration_nanos = end - s->start_mono;
+    p->ncomments = 0;
+    snprintf(buf, sizeof buf, "strobe: mode=%s rate=%.0fHz max-depth=%d",
+             sampler_mode_name(s->cfg.mode), s->cfg.rate_hz, s->cfg.max_depth);
+    profile_add_comment(p, buf);
+    snprintf(buf, sizeof buf,
+             "strobe: ticks=%" PRIu64 " missed-ticks=%" PRIu64 " samples=%" PRIu64
+             " threads=%" PRIu64 " stacks-lost=%" PRIu64,
+             s->ticks, s->missed, s->samples, s->threads_seen, s->uw.errors);
+    profile_add_comment(p, buf);
+}
+
+int sampler_write(sampler *s, const char *path, int format, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&s->lock);
+    describe(s);
+    int rc = export_write(&s->prof, (enum export_format)format, path, err, errlen);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int finish_locked_write(sampler *s, char *err, size_t errlen)
+{
+    int rc = 0;
+    err[0] = 0;
+    if (s->cfg.output) rc = sampler_write(s, s->cfg.output, s->cfg.format, err, errlen);
+    if (s->cfg.summary) {
+        double secs = (double)(s->end_mono - s->start_mono) / 1e9;
+        double rate = secs > 0 ? (double)s->ticks / secs : 0;
+        char ratebuf[96] = "";
+        if (rate < 0.9 * s->cfg.rate_hz && secs >= 1)
+            snprintf(ratebuf, sizeof ratebuf, " (%.0f Hz achieved of %.0f asked)", rate, s->cfg.rate_hz);
+        if (rc == 0 && s->cfg.output)
+            fprintf(stderr, "strobe: %" PRIu64 " samples, %" PRIu64 " threads, %.1f s%s; wrote %s (%s)\n",
+                    s->samples, s->threads_seen, secs, ratebuf, s->cfg.output,
+                    export_format_name((enum export_format)s->cfg.format));
+        else if (rc == 0)
+            fprintf(stderr, "strobe: %" PRIu64 " samples, %" PRIu64 " threads, %.1f s%s\n",
+                    s->samples, s->threads_seen, secs, ratebuf);
+        else
+            fprintf(stderr, "strobe: error: %s\n", err);
+        fflush(stderr);
+    }
+    return rc;
+}
+
+int sampler_finish(sampler *s, char *err, size_t errlen)
+{
+    int first = 0;
+    if (!atomic_compare_exchange_strong(&s->finished, &first, 1)) {
+        sampler_stop(s);
+        snprintf(err, errlen, "%s", s->finish_err);
+        return s->finish_status;
+    }
+    sampler_stop(s);
+    s->finish_status = finish_locked_write(s, err, errlen);
+    snprintf(s->finish_err, sizeof s->finish_err, "%s", err);
+    return s->finish_status;
+}
+
+void sampler_get_stats(sampler *s, sampler_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    pthread_mutex_lock(&s->lock);
+    st->ticks = s->ticks;
+    st->samples = s->samples;
+    st->threads_seen = s->threads_seen;
+    st->missed_ticks = s->missed;
+    st->stack_errors = s->uw.errors;
+    st->reads = s->mem.reads;
+    st->read_failures = s->mem.failures;
+    st->code_hits = s->cc.hits;
+    st->code_misses = s->cc.misses;
+    st->code_invalidations = s->cc.invalidations;
+    st->running = atomic_load(&s->running);
+    st->finished = atomic_load(&s->finished);
+    int64_t end = st->running ? now_ns(CLOCK_MONOTONIC) : s->end_mono;
+    st->elapsed_s = s->start_mono ? (double)(end - s->start_mono) / 1e9 : 0;
+    st->rate_achieved = st->elapsed_s > 0 ? (double)s->ticks / st->elapsed_s : 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void sampler_destroy(sampler *s)
+{
+    if (!s) return;
+    sampler_stop(s);
+    codecache_free(&s->cc);
+    if (s->prof.str) profile_free(&s->prof);
+    mem_close(&s->mem);
+    if (s->evfd >= 0) close(s->evfd);
+    for (size_t i = 0; i < s->nnames; i++) free(s->names[i].name);
+    free(s->names);
+    free(s->te);
+    free(s->te_next);
+    free(s->snap);
+    free(s->stackbuf);
+    free(s->output);
+    free(s);
+}

@@ -1,0 +1,72 @@
+/* sampler.h — the sampling thread: a native thread that, on an absolute
+ * schedule, reads every thread of one interpreter, attributes the wall and
+ * CPU time since its previous sample to its current stack, and accumulates
+ * that in a profile.  It never holds the GIL and never calls the Python C
+ * API; all reads go through mem.  One sampler per process is the rule the
+ * module enforces; the engine itself has no global state except the
+ * SIGTERM hand-off (see sampler_config.handle_sigterm).
+ */
+#ifndef STROBE_SAMPLER_H
+#define STROBE_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "layout.h"
+
+#define SAMPLER_DEFAULT_RATE 100.0
+#define SAMPLER_MAX_RATE 10000.0
+#define SAMPLER_DEFAULT_DEPTH 512
+#define SAMPLER_MAX_DEPTH 65536
+
+enum sampler_mode { SAMPLER_WALL = 0, SAMPLER_CPU = 1 };
+
+typedef struct {
+    double rate_hz;          /* (0, SAMPLER_MAX_RATE] */
+    int mode;                /* enum sampler_mode */
+    int max_depth;           /* frames kept per stack, nearest the leaf */
+    double duration_s;       /* stop (and finish) after this long; 0 = never */
+    const char *output;      /* file written by sampler_finish; NULL = none */
+    int format;              /* enum export_format for output */
+    int summary;             /* print the one-line summary on finish */
+    int handle_sigterm;      /* on SIGTERM: finish, then die of SIGTERM */
+} sampler_config;
+
+typedef struct {
+    uint64_t ticks, samples, threads_seen, missed_ticks;
+    uint64_t stack_errors, reads, read_failures;
+    uint64_t code_hits, code_misses, code_invalidations;
+    double elapsed_s, rate_achieved;
+    int running, finished;
+} sampler_stats;
+
+typedef struct sampler sampler;
+
+/* Create (not start).  L is copied.  interp: address of the
+ * PyInterpreterState to sample.  Returns 0, or -1 with a reason in err. */
+int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
+                   const sampler_config *cfg, char *err, size_t errlen);
+int sampler_start(sampler *s, char *err, size_t errlen);
+/* Stop the sampling thread; the profile stays for writing.  Idempotent. */
+void sampler_stop(sampler *s);
+/* Write the profile as it is now (while running or after stop). */
+int sampler_write(sampler *s, const char *path, int format, char *err, size_t errlen);
+/* Once only: stop, write cfg.output (if any), print the summary (if asked).
+ * Later calls do nothing and return the first call's status. */
+int sampler_finish(sampler *s, char *err, size_t errlen);
+void sampler_destroy(sampler *s);
+
+/* Tell the sampler what threading calls the thread with this kernel tid
+ * (name NULL forgets it).  Called from Python threads, any time. */
+void sampler_set_thread_name(sampler *s, int64_t native_id, const char *name, size_t len);
+
+/* In a forked child: the sampling thread is gone; give SIGTERM back to
+ * its default so the child is not left with a handler nobody serves. */
+void sampler_forget_after_fork(void);
+
+void sampler_get_stats(sampler *s, sampler_stats *st);
+
+/* Validation of user-facing values shared by the CLI and the module. */
+const char *sampler_mode_name(int mode);
+int sampler_mode_from_name(const char *name);   /* -1 when unknown */
+
+#endif

@@ -1,0 +1,153 @@
+/* layout_fill.c — fills struct strobe_layout from the headers of the
+ * interpreter this module is compiled against: offsetof() on the real
+ * structs, so the facts are exact by construction.  The only file that
+ * needs CPython's internal headers (Py_BUILD_CORE); it reads nothing at
+ * run time except addresses of static objects. */
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <frameobject.h>
+#include <stddef.h>
+#if PY_VERSION_HEX >= 0x030B0000
+#include "internal/pycore_frame.h"
+#endif
+#include "internal/pycore_pystate.h"
+#if PY_VERSION_HEX >= 0x03090000
+#include "internal/pycore_interp.h"
+#endif
+
+#include "layout.h"
+#include "linetable.h"
+#include "layout_fill.h"
+
+#define OFF(type, field) ((int32_t)offsetof(type, field))
+#define END(type, field) ((int32_t)(offsetof(type, field) + sizeof(((type *)0)->field)))
+#define MAX2(a, b) ((a) > (b) ? (a) : (b))
+
+void strobe_layout_fill(strobe_layout *L)
+{
+    memset(L, 0, sizeof *L);
+    L->version_hex = PY_VERSION_HEX;
+    L->ob_type = OFF(PyObject, ob_type);
+
+    /* interpreter and thread states */
+    L->interp_next = OFF(PyInterpreterState, next);
+#if PY_VERSION_HEX >= 0x030B0000
+    L->interp_tstate_head = OFF(PyInterpreterState, threads.head);
+#else
+    L->interp_tstate_head = OFF(PyInterpreterState, tstate_head);
+#endif
+    L->ts_next = OFF(PyThreadState, next);
+    L->ts_interp = OFF(PyThreadState, interp);
+    L->ts_thread_id = OFF(PyThreadState, thread_id);
+    int32_t ts_end = MAX2(END(PyThreadState, next), END(PyThreadState, thread_id));
+#if PY_VERSION_HEX >= 0x030B0000
+    L->ts_native_thread_id = OFF(PyThreadState, native_thread_id);
+    ts_end = MAX2(ts_end, END(PyThreadState, native_thread_id));
+#else
+    L->ts_native_thread_id = -1;
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    L->ts_frame = OFF(PyThreadState, current_frame);
+    L->ts_cframe = -1;
+    L->cframe_current_frame = -1;
+    ts_end = MAX2(ts_end, END(PyThreadState, current_frame));
+#elif PY_VERSION_HEX >= 0x030B0000
+    L->ts_frame = -1;
+    L->ts_cframe = OFF(PyThreadState, cframe);
+    L->cframe_current_frame = OFF(_PyCFrame, current_frame);
+    ts_end = MAX2(ts_end, END(PyThreadState, cframe));
+#else
+    L->ts_frame = OFF(PyThreadState, frame);
+    L->ts_cframe = -1;
+    L->cframe_current_frame = -1;
+    ts_end = MAX2(ts_end, END(PyThreadState, frame));
+#endif
+    L->ts_size = ts_end;
+
+    /* frames */
+#if PY_VERSION_HEX >= 0x030B0000
+    L->frame_model = FRAME_MODEL_IFRAME;
+    L->if_previous = OFF(_PyInterpreterFrame, previous);
+    L->if_owner = OFF(_PyInterpreterFrame, owner);
+#if PY_VERSION_HEX >= 0x030D0000
+    L->if_code = OFF(_PyInterpreterFrame, f_executable);
+    L->if_instr = OFF(_PyInterpreterFrame, instr_ptr);
+#else
+    L->if_code = OFF(_PyInterpreterFrame, f_code);
+    L->if_instr = OFF(_PyInterpreterFrame, prev_instr);
+#endif
+    L->if_size = MAX2(MAX2(L->if_previous, L->if_code), L->if_instr) + 8;
+    L->if_size = MAX2(L->if_size, L->if_owner + 1);
+    L->owner_generator = FRAME_OWNED_BY_GENERATOR;
+#if PY_VERSION_HEX >= 0x030C0000
+    L->owner_cstack = FRAME_OWNED_BY_CSTACK;
+#else
+    L->owner_cstack = -1;
+#endif
+    L->f_back = L->f_code = L->f_lasti = L->f_size = -1;
+#else
+    L->frame_model = FRAME_MODEL_PYFRAME;
+    L->f_back = OFF(PyFrameObject, f_back);
+    L->f_code = OFF(PyFrameObject, f_code);
+    L->f_lasti = OFF(PyFrameObject, f_lasti);
+    L->f_size = MAX2(MAX2(END(PyFrameObject, f_back), END(PyFrameObject, f_code)),
+                     END(PyFrameObject, f_lasti));
+    L->lasti_is_units = PY_VERSION_HEX >= 0x030A0000;
+    L->if_previous = L->if_code = L->if_instr = L->if_owner = L->if_size = -1;
+    L->owner_generator = L->owner_cstack = -1;
+#endif
+
+    /* code objects */
+    L->co_name = OFF(PyCodeObject, co_name);
+    L->co_filename = OFF(PyCodeObject, co_filename);
+    L->co_firstlineno = OFF(PyCodeObject, co_firstlineno);
+    L->co_argcount = OFF(PyCodeObject, co_argcount);
+    L->co_flags = OFF(PyCodeObject, co_flags);
+    int32_t co_end = MAX2(END(PyCodeObject, co_name), END(PyCodeObject, co_filename));
+    co_end = MAX2(co_end, END(PyCodeObject, co_firstlineno));
+    co_end = MAX2(co_end, END(PyCodeObject, co_argcount));
+    co_end = MAX2(co_end, END(PyCodeObject, co_flags));
+#if PY_VERSION_HEX >= 0x030B0000
+    L->co_qualname = OFF(PyCodeObject, co_qualname);
+    L->co_linetable = OFF(PyCodeObject, co_linetable);
+    L->co_code_adaptive = OFF(PyCodeObject, co_code_adaptive);
+    L->co_firsttraceable = OFF(PyCodeObject, _co_firsttraceable);
+    L->co_varnames = -1;
+    L->linetable_format = LT_LOCATIONS;
+    co_end = MAX2(co_end, END(PyCodeObject, co_qualname));
+    co_end = MAX2(co_end, END(PyCodeObject, _co_firsttraceable));
+#elif PY_VERSION_HEX >= 0x030A0000
+    L->co_qualname = -1;
+    L->co_linetable = OFF(PyCodeObject, co_linetable);
+    L->co_code_adaptive = L->co_firsttraceable = -1;
+    L->co_varnames = OFF(PyCodeObject, co_varnames);
+    L->linetable_format = LT_LINETABLE;
+#else
+    L->co_qualname = -1;
+    L->co_linetable = OFF(PyCodeObject, co_lnotab);
+    L->co_code_adaptive = L->co_firsttraceable = -1;
+    L->co_varnames = OFF(PyCodeObject, co_varnames);
+    L->linetable_format = LT_LNOTAB;
+#endif
+    co_end = MAX2(co_end, L->co_linetable + 8);
+    if (L->co_varnames >= 0) co_end = MAX2(co_end, L->co_varnames + 8);
+    L->co_size = co_end;
+    L->code_type = (uint64_t)(uintptr_t)&PyCode_Type;
+
+    /* bytes, str, tuple */
+    L->bytes_size = OFF(PyVarObject, ob_size);
+    L->bytes_data = OFF(PyBytesObject, ob_sval);
+    L->u_length = OFF(PyASCIIObject, length);
+    L->u_hash = OFF(PyASCIIObject, hash);
+    L->u_state = OFF(PyASCIIObject, state);
+    L->u_ascii_data = (int32_t)sizeof(PyASCIIObject);
+    L->u_compact_data = (int32_t)sizeof(PyCompactUnicodeObject);
+    /* The state bitfield's layout is fixed by its declaration order on every
+     * supported version (interned:2, kind:3, compact:1, ascii:1); checked
+     * against live strings in strobe_layout_check(). */
+    L->u_kind_shift = 2;
+    L->u_compact_shift = 5;
+    L->u_ascii_shift = 6;
+    L->tuple_size = OFF(PyVarObject, ob_size);
+    L->tuple_items = OFF(PyTupleObject, ob_item);
+}

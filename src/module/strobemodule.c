@@ -1,0 +1,317 @@
+/* strobemodule.c — the CPython extension `strobe._strobe`: the only code that
+ * talks to the interpreter's C API.  It fills the layout, hands the engine
+ * the interpreter's address, and exposes start/stop/write/finish and the
+ * hook entry points (thread names).  One sampler per process. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "export.h"
+#include "layout.h"
+#include "layout_fill.h"
+#include "recopts.h"
+#include "sampler.h"
+
+static strobe_layout g_layout;
+static sampler *g_sampler;
+
+/* Check the layout's assumptions against live objects of this interpreter:
+ * the str state bits, and that the thread list and frame fields point where
+ * the public API says they do. */
+static int layout_check(const strobe_layout *L)
+{
+    PyObject *s4 = PyUnicode_FromString("\xf0\x9d\x94\xa3x");   /* U+1D523: 4-byte kind */
+    PyObject *s1 = PyUnicode_FromString("ascii");
+    if (!s4 || !s1) { Py_XDECREF(s4); Py_XDECREF(s1); return -1; }
+    uint32_t st4, st1;
+    memcpy(&st4, (char *)s4 + L->u_state, 4);
+    memcpy(&st1, (char *)s1 + L->u_state, 4);
+    int ok = ((st4 >> L->u_kind_shift) & 7) == 4 && ((st4 >> L->u_compact_shift) & 1) &&
+             !((st4 >> L->u_ascii_shift) & 1) && ((st1 >> L->u_kind_shift) & 7) == 1 &&
+             ((st1 >> L->u_ascii_shift) & 1);
+    Py_DECREF(s4);
+    Py_DECREF(s1);
+    PyThreadState *ts = PyThreadState_Get();
+    PyInterpreterState *interp = ts->interp;
+    void *head;
+    memcpy(&head, (char *)interp + L->interp_tstate_head, sizeof head);
+    ok = ok && head == (void *)PyInterpreterState_ThreadHead(interp);
+    if (!ok) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "strobe: this interpreter's memory layout is not what the module was built for");
+        return -1;
+    }
+    return 0;
+}
+
+static void after_fork_child(void)
+{
+    /* The sampling thread does not exist in the child and the profile is the
+     * parent's to write: the child forgets it (without freeing: its locks
+     * may have been held at fork) and may start a profiler of its own. */
+    if (g_sampler) sampler_forget_after_fork();
+    g_sampler = NULL;
+}
+
+static int sampler_running(void)
+{
+    sampler_stats st;
+    if (!g_sampler) return 0;
+    sampler_get_stats(g_sampler, &st);
+    return st.running;
+}
+
+static PyObject *py_start(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = { "rate", "mode", "max_depth", "duration", "output", "format",
+                              "summary", "handle_sigterm", NULL };
+    double rate = SAMPLER_DEFAULT_RATE, duration = 0;
+    const char *mode = "wall", *output = NULL, *format = NULL;
+    int max_depth = SAMPLER_DEFAULT_DEPTH, summary = 0, handle_sigterm = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|dsidzzpp", kwlist, &rate, &mode, &max_depth,
+                                     &duration, &output, &format, &summary, &handle_sigterm))
+        return NULL;
+    if (sampler_running()) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "strobe: the profiler is already running in this process (call strobe.stop() first)");
+        return NULL;
+    }
+    sampler_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.rate_hz = rate;
+    cfg.mode = sampler_mode_from_name(mode);
+    cfg.max_depth = max_depth;
+    cfg.duration_s = duration;
+    cfg.output = output;
+    cfg.summary = summary;
+    cfg.handle_sigterm = handle_sigterm;
+    if (cfg.mode < 0) {
+        PyErr_Format(PyExc_ValueError, "strobe: unknown mode '%s' (choose wall or cpu)", mode);
+        return NULL;
+    }
+    if (duration < 0) {
+        PyErr_SetString(PyExc_ValueError, "strobe: duration must not be negative");
+        return NULL;
+    }
+    cfg.format = EXPORT_NONE;
+    if (output) {
+        cfg.format = format ? export_format_from_name(format) : export_format_from_path(output);
+        if (cfg.format == EXPORT_NONE) {
+            PyErr_Format(PyExc_ValueError, "strobe: unknown format for '%s'", output);
+            return NULL;
+        }
+    }
+    char err[512];
+    sampler *s;
+    if (sampler_create(&s, &g_layout, (uint64_t)(uintptr_t)PyThreadState_Get()->interp, &cfg, err,
+                       sizeof err) != 0) {
+        PyErr_Format(PyExc_ValueError, "strobe: %s", err);
+        return NULL;
+    }
+    if (sampler_start(s, err, sizeof err) != 0) {
+        sampler_destroy(s);
+        PyErr_Format(PyExc_RuntimeError, "strobe: %s", err);
+        return NULL;
+    }
+    if (g_sampler) {   /* a stopped profile: the new run replaces it */
+        sampler *old = g_sampler;
+        g_sampler = NULL;
+        Py_BEGIN_ALLOW_THREADS
+        sampler_destroy(old);
+        Py_END_ALLOW_THREADS
+    }
+    g_sampler = s;
+    Py_RETURN_NONE;
+}
+
+/* Stop sampling and forget the profile; without start, nothing happens. */
+static PyObject *py_stop(PyObject *self, PyObject *unused)
+{
+    if (g_sampler) {
+        sampler *s = g_sampler;
+        Py_BEGIN_ALLOW_THREADS
+        sampler_stop(s);
+        Py_END_ALLOW_THREADS
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_discard(PyObject *self, PyObject *unused)
+{
+    if (g_sampler) {
+        sampler *s = g_sampler;
+        g_sampler = NULL;
+        Py_BEGIN_ALLOW_THREADS
+        sampler_destroy(s);
+        Py_END_ALLOW_THREADS
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_write(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = { "path", "format", NULL };
+    PyObject *pathobj;
+    const char *format = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|z", kwlist, PyUnicode_FSConverter, &pathobj, &format))
+        return NULL;
+    const char *path = PyBytes_AS_STRING(pathobj);
+    if (!g_sampler) {
+        PyErr_SetString(PyExc_RuntimeError, "strobe: nothing to write: the profiler was not started");
+        goto fail;
+    }
+    int fmt = format ? export_format_from_name(format) : export_format_from_path(path);
+    if (fmt == EXPORT_NONE && !format) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        if (!strchr(base, '.')) fmt = EXPORT_PPROF;
+    }
+    if (fmt == EXPORT_NONE) {
+        PyErr_Format(PyExc_ValueError,
+                     "strobe: unknown format %s%s%s (choose pprof or collapsed, or name the file "
+                     ".pprof / .txt)", format ? "'" : "for '", format ? format : path, "'");
+        goto fail;
+    }
+    char err[512];
+    int rc;
+    sampler *s = g_sampler;
+    Py_BEGIN_ALLOW_THREADS
+    rc = sampler_write(s, path, fmt, err, sizeof err);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) {
+        PyErr_Format(PyExc_OSError, "strobe: %s", err);
+        goto fail;
+    }
+    Py_DECREF(pathobj);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(pathobj);
+    return NULL;
+}
+
+/* Stop, write the configured output and print the summary, once. */
+static PyObject *py_finish(PyObject *self, PyObject *unused)
+{
+    if (!g_sampler) Py_RETURN_FALSE;
+    char err[512];
+    int rc;
+    sampler *s = g_sampler;
+    Py_BEGIN_ALLOW_THREADS
+    rc = sampler_finish(s, err, sizeof err);
+    Py_END_ALLOW_THREADS
+    if (rc != 0) Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
+}
+
+static PyObject *py_set_thread_name(PyObject *self, PyObject *args)
+{
+    long long tid;
+    PyObject *name;
+    if (!PyArg_ParseTuple(args, "LO", &tid, &name)) return NULL;
+    if (!g_sampler) Py_RETURN_NONE;
+    if (name == Py_None) {
+        sampler_set_thread_name(g_sampler, tid, NULL, 0);
+    } else {
+        Py_ssize_t len;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(name, &len);
+        if (!utf8) return NULL;
+        sampler_set_thread_name(g_sampler, tid, utf8, (size_t)len);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_stats(PyObject *self, PyObject *unused)
+{
+    if (!g_sampler) Py_RETURN_NONE;
+    sampler_stats st;
+    sampler_get_stats(g_sampler, &st);
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
+                         st.samples, "threads", st.threads_seen, "missed_ticks", st.missed_ticks,
+                         "stack_errors", st.stack_errors, "reads", st.reads, "read_failures",
+                         st.read_failures, "code_hits", st.code_hits, "code_misses", st.code_misses,
+                         "code_invalidations", st.code_invalidations, "elapsed", st.elapsed_s,
+                         "rate", st.rate_achieved, "running", st.running, "finished",
+                         st.finished);
+}
+
+/* parse_record_args(list of str, pid) -> dict; ValueError with the one-line
+ * reason on a user error.  The same parser the `strobe` command uses. */
+static PyObject *py_parse_record_args(PyObject *self, PyObject *args)
+{
+    PyObject *list;
+    int pid;
+    if (!PyArg_ParseTuple(args, "O!i", &PyList_Type, &list, &pid)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    char **argv = PyMem_Calloc((size_t)n + 1, sizeof *argv);
+    if (!argv) return PyErr_NoMemory();
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        argv[i] = (char *)PyUnicode_AsUTF8(PyList_GET_ITEM(list, i));
+        if (!argv[i]) goto out;
+    }
+    record_opts o;
+    char err[512], path[PATH_MAX];
+    int fmt = EXPORT_NONE;
+    if (recopts_parse((int)n, argv, &o, err, sizeof err) != 0) {
+        PyErr_SetString(PyExc_ValueError, err);
+        goto out;
+    }
+    if (!o.help && recopts_output(&o, pid, path, sizeof path, &fmt, err, sizeof err) != 0) {
+        PyErr_SetString(PyExc_ValueError, err);
+        goto out;
+    }
+    result = Py_BuildValue("{sdsssisdssssnisi}", "rate", o.rate_hz, "mode",
+                           sampler_mode_name(o.mode), "max_depth", o.max_depth, "duration",
+                           o.duration_s, "output", o.help ? "" : path, "format",
+                           o.help ? "" : export_format_name(fmt), "first_arg", (Py_ssize_t)o.first_arg,
+                           "help", o.help, "usage_len", (int)strlen(recopts_usage));
+out:
+    PyMem_Free(argv);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    { "start", (PyCFunction)(void (*)(void))py_start, METH_VARARGS | METH_KEYWORDS,
+      "start(rate=100, mode='wall', max_depth=512, duration=0, output=None, format=None, "
+      "summary=False, handle_sigterm=False)" },
+    { "stop", py_stop, METH_NOARGS, "Stop sampling; the profile stays for write()." },
+    { "discard", py_discard, METH_NOARGS, "Stop and forget the profile." },
+    { "write", (PyCFunction)(void (*)(void))py_write, METH_VARARGS | METH_KEYWORDS,
+      "write(path, format=None)" },
+    { "finish", py_finish, METH_NOARGS, "Stop, write the configured output, print the summary (once)." },
+    { "set_thread_name", py_set_thread_name, METH_VARARGS, "set_thread_name(native_id, name or None)" },
+    { "stats", py_stats, METH_NOARGS, "Counters of the current profiler, or None." },
+    { "parse_record_args", py_parse_record_args, METH_VARARGS, "parse_record_args(args, pid) -> dict" },
+    { NULL, NULL, 0, NULL },
+};
+
+static struct PyModuleDef moddef = {
+    PyModuleDef_HEAD_INIT, "strobe._strobe", "strobe's sampling engine.", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+/* The engine is built with hidden visibility; the entry point must show. */
+__attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__strobe(void)
+{
+    strobe_layout_fill(&g_layout);
+    if (layout_check(&g_layout) != 0) return NULL;
+    PyObject *m = PyModule_Create(&moddef);
+    if (!m) return NULL;
+    static int atfork_done;
+    if (!atfork_done) {
+        pthread_atfork(NULL, NULL, after_fork_child);
+        atfork_done = 1;
+    }
+    if (PyModule_AddStringConstant(m, "usage", recopts_usage) ||
+        PyModule_AddIntConstant(m, "DEFAULT_MAX_DEPTH", SAMPLER_DEFAULT_DEPTH) ||
+        PyModule_AddObject(m, "MAX_RATE", PyFloat_FromDouble(SAMPLER_MAX_RATE)) ||
+        PyModule_AddObject(m, "layout_version", PyLong_FromUnsignedLong(g_layout.version_hex))) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
