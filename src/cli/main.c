@@ -106,32 +106,31 @@ static int is_python(const char *path, int depth, char *why, size_t whylen)
         if (nl) *nl = 0;
         char *interp = strtok(line, " \t"), *arg = strtok(NULL, " \t");
         char next[PATH_MAX];
-        if (interp && arg && !strcmp(strrchr(interp, '/') ? strrchr(interp, '/') + 1 : interp, "env")) {
-            if (find_program(arg, next, sizeof next) == 0) return is_python(next, depth + 1, why, whylen);
-        } else if (interp && strstr(interp, "sh")) {
-            /* pyenv's shim: a shell script that execs "pyenv exec NAME" */
-            char script[4096];
-            fd = open(path, O_RDONLY | O_CLOEXEC);
-            ssize_t m = fd >= 0 ? read(fd, script, sizeof script - 1) : -1;
-            if (fd >= 0) close(fd);
-            char *p = m > 0 ? (script[m] = 0, strstr(script, "libexec/pyenv\" exec")) : NULL;
-            if (p) {
-                char *q = p;
-                while (q > script && q[-1] != '"') q--;
-                char cmd[PATH_MAX + 64];
-                const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-                snprintf(cmd, sizeof cmd, "'%.*s' which '%s' 2>/dev/null",
-                         (int)(p + strlen("libexec/pyenv") - q), q, name);
-                FILE *f = popen(cmd, "r");
-                if (f) {
-                    int ok = fgets(next, sizeof next, f) != NULL;
-                    pclose(f);
-                    if (ok) {
-                        next[strcspn(next, "\n")] = 0;
-                        return is_python(next, depth + 1, why, whylen);
-                    }
+        /* pyenv's shim: a shell script that runs "pyenv exec NAME"; ask
+         * pyenv which interpreter that is. */
+        char script[4096];
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t m = fd >= 0 ? read(fd, script, sizeof script - 1) : -1;
+        if (fd >= 0) close(fd);
+        char *p = m > 0 ? (script[m] = 0, strstr(script, "libexec/pyenv\" exec")) : NULL;
+        if (p) {
+            char *q = p;
+            while (q > script && q[-1] != '"') q--;
+            char cmd[PATH_MAX + 64];
+            const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+            snprintf(cmd, sizeof cmd, "'%.*s' which '%s' 2>/dev/null",
+                     (int)(p + strlen("libexec/pyenv") - q), q, name);
+            FILE *f = popen(cmd, "r");
+            if (f) {
+                int ok = fgets(next, sizeof next, f) != NULL;
+                pclose(f);
+                if (ok) {
+                    next[strcspn(next, "\n")] = 0;
+                    return is_python(next, depth + 1, why, whylen);
                 }
             }
+        } else if (interp && arg && !strcmp(strrchr(interp, '/') ? strrchr(interp, '/') + 1 : interp, "env")) {
+            if (find_program(arg, next, sizeof next) == 0) return is_python(next, depth + 1, why, whylen);
         } else if (interp) {
             return is_python(interp, depth + 1, why, whylen);
         }
