@@ -27,7 +27,7 @@ PY_SRC     := $(wildcard python/strobe/*.py python/strobe/_boot/*.py)
 PY_OUT     := $(patsubst python/%,$(BUILD)/python/%,$(PY_SRC))
 HDRS       := $(wildcard src/*/*.h)
 
-.PHONY: all lib cli modules python ctests test demo sanitize clean
+.PHONY: all lib cli modules python ctests test demo sanitize clean deps deps-test
 all: lib cli modules python ctests
 
 lib: $(BUILD)/libstrobe.a
@@ -71,7 +71,13 @@ modules: $(MODULES)
 
 # The test driver runs under the newest interpreter found (no PATH needed).
 DRIVER_PY := $(lastword $(PYTHONS) $(wildcard /usr/bin/python3))
-test: all
+deps:
+	@sh tools/deps.sh build
+deps-test:
+	@sh tools/deps.sh test
+
+test: deps-test
+	@$(MAKE) --no-print-directory all
 	@$(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/run.py --build $(BUILD)
 
 sanitize:
@@ -80,7 +86,8 @@ sanitize:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/run.py --build build-san --c-only
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@$(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tools/demo.py --build $(BUILD)
 
 clean:

@@ -42,6 +42,7 @@ def stop():
     """Stop sampling; the profile stays for write().  Harmless when not started."""
     _hooks.uninstall()
     _strobe.stop()
+    _hooks.qualify(_strobe)
 
 
 def write(path, format=None):
@@ -50,6 +51,7 @@ def write(path, format=None):
     format: "pprof" or "collapsed"; by default from the extension
     (.pprof/.pb.gz -> pprof, .txt/.collapsed -> collapsed; none -> pprof).
     """
+    _hooks.qualify(_strobe)
     _strobe.write(os.fspath(path), format)
 
 

@@ -3,7 +3,9 @@
 Installed on start, removed on stop.  The wrapped functions return and raise
 exactly as before; a failure inside a hook is swallowed, never the caller's.
 """
+import sys
 import threading
+import types
 
 _installed = None
 
@@ -52,3 +54,28 @@ def uninstall():
     threading.Thread._set_native_id = orig_native
     threading.Thread.name = orig_name
     _installed = None
+
+
+def qualify(strobe_ext):
+    """3.8–3.10 code objects have no co_qualname: ask the live function
+    objects of the codes the profile saw for their __qualname__ (the engine
+    checks each answer against what it recorded).  Codes whose functions are
+    gone keep their short name."""
+    if sys.version_info >= (3, 11):
+        return 0
+    try:
+        import gc
+        wanted = set(strobe_ext.unqualified())
+        if not wanted:
+            return 0
+        facts = []
+        FunctionType = types.FunctionType
+        for obj in gc.get_objects():
+            if type(obj) is FunctionType:
+                code = obj.__code__
+                if id(code) in wanted:
+                    facts.append((id(code), obj.__qualname__, code.co_name, code.co_filename,
+                                  code.co_firstlineno))
+        return strobe_ext.qualify(facts)
+    except Exception:
+        return 0

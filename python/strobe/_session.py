@@ -17,6 +17,7 @@ def _finish():
         return
     _active = False
     _hooks.uninstall()
+    _hooks.qualify(_strobe)
     _strobe.finish()
 
 

@@ -45,6 +45,30 @@ void codecache_free(codecache *c)
     codecache_clear(c);
     free(c->slots);
     c->slots = NULL;
+    free(c->pend_code);
+    free(c->pend_fid);
+    c->pend_code = NULL;
+    c->pend_fid = NULL;
+    c->npend = c->pend_cap = 0;
+}
+
+/* Remember that function `fid` (code `code`) has only its short name. */
+static void note_unqualified(codecache *c, uint64_t code, uint32_t fid)
+{
+    if (c->L->co_qualname >= 0 || c->npend >= CC_MAX_PENDING) return;
+    if (c->npend && c->pend_fid[c->npend - 1] == fid && c->pend_code[c->npend - 1] == code) return;
+    if (c->npend == c->pend_cap) {
+        size_t ncap = c->pend_cap ? c->pend_cap * 2 : 256;
+        uint64_t *a = realloc(c->pend_code, ncap * sizeof *a);
+        if (!a) return;
+        c->pend_code = a;
+        uint32_t *b = realloc(c->pend_fid, ncap * sizeof *b);
+        if (!b) return;
+        c->pend_fid = b;
+        c->pend_cap = ncap;
+    }
+    c->pend_code[c->npend] = code;
+    c->pend_fid[c->npend++] = fid;
 }
 
 static code_info *find_slot(codecache *c, uint64_t code)
@@ -162,6 +186,7 @@ static int build(codecache *c, code_info *e, uint64_t code)
     }
     free(e->linetable);
     *e = n;
+    note_unqualified(c, code, n.function);
     return 0;
 }
 

@@ -43,7 +43,15 @@ typedef struct {
     profile *prof;
     uint64_t tick;
     uint64_t hits, misses, invalidations, failures;
+    /* Versions without co_qualname (3.8–3.10): functions interned under
+     * co_name, waiting for a qualified name from the module (which can ask
+     * the live function objects; see sampler_qualify). */
+    uint64_t *pend_code;
+    uint32_t *pend_fid;
+    size_t npend, pend_cap;
 } codecache;
+
+#define CC_MAX_PENDING 65536
 
 int codecache_init(codecache *c, mem_target *m, const strobe_layout *L, profile *p);
 void codecache_free(codecache *c);

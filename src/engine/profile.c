@@ -445,6 +445,20 @@ int profile_intern_function(profile *p, uint32_t name, uint32_t file,
     return PROF_OK;
 }
 
+int profile_rename_functions(profile *p, const uint32_t *fids, const uint32_t *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fids[i] >= p->nfn || names[i] >= p->nstr)
+            return PROF_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        p->fn[fids[i]].name = names[i];
+    /* The index is keyed by name: rebuild it (renames are rare and batched). */
+    ix_clear(&p->fn_idx);
+    for (uint32_t id = 0; id < p->nfn; id++)
+        ix_put(&p->fn_idx, hash_function(p->fn[id].name, p->fn[id].file, p->fn[id].start_line), id);
+    return PROF_OK;
+}
+
 int profile_intern_location(profile *p, uint32_t function, int64_t line, uint32_t *out)
 {
     if (function >= p->nfn)

@@ -154,6 +154,10 @@ int profile_intern_stack(profile *p, const uint32_t *locs, size_t n, uint32_t *o
  * compared as given (callers pass labels in a fixed order). */
 int profile_intern_labels(profile *p, const prof_label *labels, size_t n, uint32_t *out);
 
+/* Give functions fids[i] the name string names[i] (e.g. a qualified name
+ * learnt later).  Batched: the function index is rebuilt once. */
+int profile_rename_functions(profile *p, const uint32_t *fids, const uint32_t *names, size_t n);
+
 /* Add values (nvalues of them) to the sample (stack, labels). */
 int profile_add(profile *p, uint32_t stack, uint32_t labels, const int64_t *values);
 

@@ -87,6 +87,10 @@ struct sampler {
     size_t nnames, names_cap;
     atomic_uint_fast64_t names_version;
 
+    uint64_t *inflight_code;      /* codes handed out by take_unqualified */
+    uint32_t *inflight_fid;
+    size_t ninflight;
+
     int32_t tid_cand[16];
     int ntid_cand;
 
@@ -647,5 +651,79 @@ void sampler_destroy(sampler *s)
     free(s->snap);
     free(s->stackbuf);
     free(s->output);
+    free(s->inflight_code);
+    free(s->inflight_fid);
     free(s);
+}
+
+int sampler_take_unqualified(sampler *s, uint64_t **codes, size_t *n)
+{
+    pthread_mutex_lock(&s->lock);
+    codecache *c = &s->cc;
+    free(s->inflight_code);
+    free(s->inflight_fid);
+    s->inflight_code = c->pend_code;
+    s->inflight_fid = c->pend_fid;
+    s->ninflight = c->npend;
+    c->pend_code = NULL;
+    c->pend_fid = NULL;
+    c->npend = c->pend_cap = 0;
+    *n = s->ninflight;
+    *codes = malloc((s->ninflight ? s->ninflight : 1) * sizeof **codes);
+    int rc = *codes ? 0 : -1;
+    if (*codes && s->ninflight) memcpy(*codes, s->inflight_code, s->ninflight * sizeof **codes);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int cmp_fact(const void *a, const void *b)
+{
+    uint64_t x = ((const qual_fact *)a)->code, y = ((const qual_fact *)b)->code;
+    return x < y ? -1 : x > y;
+}
+
+/* Does `q` end in ".name" (or equal it)? */
+static int ends_in_name(const char *q, const char *name)
+{
+    size_t lq = strlen(q), ln = strlen(name);
+    return lq >= ln && !strcmp(q + lq - ln, name) && (lq == ln || q[lq - ln - 1] == '.');
+}
+
+int sampler_qualify(sampler *s, const qual_fact *facts, size_t n)
+{
+    qual_fact *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    if (!sorted) return -1;
+    if (n) memcpy(sorted, facts, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_fact);
+    pthread_mutex_lock(&s->lock);
+    profile *p = &s->prof;
+    uint32_t *fids = malloc((s->ninflight ? s->ninflight : 1) * sizeof *fids);
+    uint32_t *names = malloc((s->ninflight ? s->ninflight : 1) * sizeof *names);
+    size_t nren = 0;
+    for (size_t i = 0; fids && names && i < s->ninflight; i++) {
+        qual_fact key = { s->inflight_code[i], NULL, NULL, NULL, 0 };
+        const qual_fact *f = bsearch(&key, sorted, n, sizeof *sorted, cmp_fact);
+        uint32_t fid = s->inflight_fid[i];
+        if (!f || fid >= p->nfn) continue;
+        const prof_function *fn = &p->fn[fid];
+        if (strcmp(p->str[fn->name], f->name) || strcmp(p->str[fn->file], f->file) ||
+            fn->start_line != f->firstlineno || !ends_in_name(f->qualname, f->name) ||
+            !strcmp(f->qualname, f->name))
+            continue;
+        uint32_t sid;
+        if (profile_intern_string(p, f->qualname, strlen(f->qualname), &sid) != PROF_OK) continue;
+        fids[nren] = fid;
+        names[nren++] = sid;
+    }
+    if (nren) profile_rename_functions(p, fids, names, nren);
+    free(s->inflight_code);
+    free(s->inflight_fid);
+    s->inflight_code = NULL;
+    s->inflight_fid = NULL;
+    s->ninflight = 0;
+    pthread_mutex_unlock(&s->lock);
+    free(fids);
+    free(names);
+    free(sorted);
+    return (int)nren;
 }

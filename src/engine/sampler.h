@@ -63,6 +63,21 @@ void sampler_set_thread_name(sampler *s, int64_t native_id, const char *name, si
  * its default so the child is not left with a handler nobody serves. */
 void sampler_forget_after_fork(void);
 
+/* Qualified names on versions without co_qualname (3.8–3.10).  The module
+ * takes the codes whose functions are known only by co_name, finds the live
+ * function objects of those codes, and hands back what it found; a name is
+ * accepted only when the code still is what the profile saw (same name,
+ * file and first line) and the qualified name ends in that name. */
+typedef struct {
+    uint64_t code;
+    const char *qualname, *name, *file;
+    int64_t firstlineno;
+} qual_fact;
+/* Moves the waiting codes out (into *codes, malloc'd; caller frees). */
+int sampler_take_unqualified(sampler *s, uint64_t **codes, size_t *n);
+/* Applies facts to the codes last taken; returns how many were renamed. */
+int sampler_qualify(sampler *s, const qual_fact *facts, size_t n);
+
 void sampler_get_stats(sampler *s, sampler_stats *st);
 
 /* Validation of user-facing values shared by the CLI and the module. */

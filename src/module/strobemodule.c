@@ -274,7 +274,55 @@ out:
     return result;
 }
 
+/* unqualified() -> list of code addresses whose functions are known only by
+ * co_name (3.8–3.10; always empty on 3.11+). */
+static PyObject *py_unqualified(PyObject *self, PyObject *unused)
+{
+    uint64_t *codes;
+    size_t n;
+    if (!g_sampler) return PyList_New(0);
+    if (sampler_take_unqualified(g_sampler, &codes, &n) != 0) return PyErr_NoMemory();
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        PyObject *v = PyLong_FromUnsignedLongLong(codes[i]);
+        if (!v) { Py_CLEAR(list); break; }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, v);
+    }
+    free(codes);
+    return list;
+}
+
+/* qualify([(code_addr, qualname, name, filename, firstlineno), ...]) -> renamed */
+static PyObject *py_qualify(PyObject *self, PyObject *args)
+{
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return NULL;
+    if (!g_sampler) return PyLong_FromLong(0);
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    qual_fact *facts = PyMem_Calloc((size_t)n + 1, sizeof *facts);
+    if (!facts) return PyErr_NoMemory();
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned long long code;
+        long long first;
+        qual_fact *f = &facts[k];
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "Ksssl", &code, &f->qualname, &f->name,
+                              &f->file, &first)) {
+            PyErr_Clear();   /* a name that is not valid UTF-8: skip it */
+            continue;
+        }
+        f->code = code;
+        f->firstlineno = first;
+        k++;
+    }
+    int renamed = sampler_qualify(g_sampler, facts, (size_t)k);
+    PyMem_Free(facts);
+    return PyLong_FromLong(renamed);
+}
+
 static PyMethodDef methods[] = {
+    { "unqualified", py_unqualified, METH_NOARGS, "Codes known only by co_name (3.8-3.10)." },
+    { "qualify", py_qualify, METH_VARARGS, "qualify(list of (code, qualname, name, file, line))" },
     { "start", (PyCFunction)(void (*)(void))py_start, METH_VARARGS | METH_KEYWORDS,
       "start(rate=100, mode='wall', max_depth=512, duration=0, output=None, format=None, "
       "summary=False, handle_sigterm=False)" },
