@@ -9,6 +9,7 @@
  * which the bootstrap removes again so that child processes are not
  * profiled by accident.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -87,7 +88,7 @@ static int file_contains(const char *path, const char *needle)
 
 /* Is the executable at `path` a CPython?  Follows "#!" lines (and env) and
  * pyenv's shims; an ELF file must carry CPython's entry point. */
-static int is_python(const char *path, int depth, char *why, size_t whylen)
+static int is_python(const char *path, int depth, char *real, size_t reallen, char *why, size_t whylen)
 {
     char head[512];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -97,7 +98,11 @@ static int is_python(const char *path, int depth, char *why, size_t whylen)
     if (n < 4) { snprintf(why, whylen, "it is not a Python interpreter"); return 0; }
     head[n] = 0;
     if (!memcmp(head, "\177ELF", 4)) {
-        if (file_contains(path, "Py_BytesMain") || file_contains(path, "Py_Main")) return 1;
+        if (file_contains(path, "Py_BytesMain") || file_contains(path, "Py_Main") ||
+            file_contains(path, "_Py_UnixMain")) {
+            if (!realpath(path, real)) snprintf(real, reallen, "%s", path);
+            return 1;
+        }
         snprintf(why, whylen, "it is not a Python interpreter");
         return 0;
     }
@@ -126,17 +131,40 @@ static int is_python(const char *path, int depth, char *why, size_t whylen)
                 pclose(f);
                 if (ok) {
                     next[strcspn(next, "\n")] = 0;
-                    return is_python(next, depth + 1, why, whylen);
+                    return is_python(next, depth + 1, real, reallen, why, whylen);
                 }
             }
         } else if (interp && arg && !strcmp(strrchr(interp, '/') ? strrchr(interp, '/') + 1 : interp, "env")) {
-            if (find_program(arg, next, sizeof next) == 0) return is_python(next, depth + 1, why, whylen);
+            if (find_program(arg, next, sizeof next) == 0) return is_python(next, depth + 1, real, reallen, why, whylen);
         } else if (interp) {
-            return is_python(interp, depth + 1, why, whylen);
+            return is_python(interp, depth + 1, real, reallen, why, whylen);
         }
     }
     snprintf(why, whylen, "it is not a Python interpreter");
     return 0;
+}
+
+/* The X.Y an interpreter's file name says (python3.12 -> 3, 12), if any. */
+static int name_version(const char *path, int *major, int *minor)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char tail;
+    return sscanf(base, "python%d.%d%c", major, minor, &tail) == 2 ? 0 : -1;
+}
+
+/* Is there an extension module for 3.MINOR in the package directory? */
+static int have_extension(const char *pkg, int minor)
+{
+    char prefix[32], dir[PATH_MAX + 16];
+    snprintf(prefix, sizeof prefix, "_strobe.cpython-3%d-", minor);
+    snprintf(dir, sizeof dir, "%s/strobe", pkg);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d)))
+        found = !strncmp(e->d_name, prefix, strlen(prefix)) && strstr(e->d_name, ".so");
+    if (d) closedir(d);
+    return found;
 }
 
 /* Where strobe's Python package lives: $STROBE_PYTHONPATH, else
@@ -181,10 +209,10 @@ static int cmd_record(int argc, char **argv)
     if (o.first_arg >= argc)
         return user_error("record needs a program to run: strobe record [options] -- python app.py", "", "");
     char **prog = argv + o.first_arg;
-    char exe[PATH_MAX], why[256];
+    char exe[PATH_MAX], why[256], real[PATH_MAX];
     if (find_program(prog[0], exe, sizeof exe) != 0)
         return user_error("no such program: %s", prog[0], "");
-    if (!is_python(exe, 0, why, sizeof why))
+    if (!is_python(exe, 0, real, sizeof real, why, sizeof why))
         return user_error("cannot profile %s: %s (strobe record -- python app.py)", prog[0], why);
     /* -I, -E and -S make Python skip PYTHONPATH or site: strobe would not load. */
     for (int i = 1; prog[i] && prog[i][0] == '-' && prog[i][1] && prog[i][1] != '-'; i++) {
@@ -206,6 +234,17 @@ static int cmd_record(int argc, char **argv)
     snprintf(boot, sizeof boot, "%s/strobe/_boot", pkg);
     if (access(boot, R_OK) != 0)
         return user_error("strobe's Python package is incomplete: %s is missing", boot, "");
+    int major, minor;
+    if (name_version(real, &major, &minor) == 0) {
+        char ver[32];
+        snprintf(ver, sizeof ver, "%d.%d", major, minor);
+        if (major != 3 || minor < 8 || minor > 13)
+            return user_error("cannot profile %s: Python %s is not supported (strobe supports 3.8 to 3.13)",
+                              prog[0], ver);
+        if (!have_extension(pkg, minor))
+            return user_error("strobe was not built for Python %s (run make with that interpreter "
+                              "installed under pyenv)", ver, "");
+    }
 
     const char *old = getenv("PYTHONPATH");
     size_t pplen = strlen(boot) + strlen(pkg) + (old ? strlen(old) : 0) + 4;

@@ -9,6 +9,11 @@ def _strobe_boot():
     env = os.environ
     if env.get("STROBE_RECORD") != "1":
         return
+    if not ((3, 8) <= sys.version_info[:2] <= (3, 13)):
+        sys.stderr.write("strobe: error: Python %d.%d is not supported (strobe supports 3.8 to 3.13)\n"
+                         % sys.version_info[:2])
+        sys.stderr.flush()
+        os._exit(2)
     here = os.path.dirname(os.path.abspath(__file__))
     pkgroot = os.path.dirname(os.path.dirname(here))
     cfg = {}
