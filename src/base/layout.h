@@ -55,7 +55,9 @@ typedef struct strobe_layout {
     int owner_cstack;         /* FRAME_OWNED_BY_CSTACK, or -1 */
 
     /* PyObject */
+    int32_t ob_refcnt;
     int32_t ob_type;
+    uint64_t frame_type;      /* address of PyFrame_Type (FRAME_MODEL_PYFRAME) */
 
     /* PyCodeObject */
     int32_t co_size;          /* bytes to read to cover every field below */

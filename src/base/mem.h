@@ -47,4 +47,13 @@ static inline int32_t mem_i32(const void *base, int32_t off)
     return v;
 }
 
+/* A live object's reference count: at least 1 and far below an address.
+ * Freed memory fails this: allocators write a free-list pointer (or zero)
+ * over the first word.  (Immortal counts of 3.12+ are below 2^32.) */
+static inline int mem_refcnt_live(const void *obj, int32_t off)
+{
+    uint64_t rc = mem_u64(obj, off);
+    return rc >= 1 && rc < ((uint64_t)1 << 40);
+}
+
 #endif

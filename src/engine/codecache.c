@@ -101,7 +101,7 @@ static int read_code(codecache *c, uint64_t code, uint8_t *hdr)
     const strobe_layout *L = c->L;
     if (L->co_size > CC_MAX_CODE_HDR) return -1;
     if (mem_read(c->mem, code, (size_t)L->co_size, hdr) != 0) return -1;
-    if (mem_u64(hdr, L->ob_type) != L->code_type) return -1;
+    if (mem_u64(hdr, L->ob_type) != L->code_type || !mem_refcnt_live(hdr, L->ob_refcnt)) return -1;
     return 0;
 }
 
@@ -144,7 +144,7 @@ static int still_valid(codecache *c, code_info *e)
         v[1 + i].size = CC_WINDOW;
     }
     if (mem_readv(c->mem, v, 1 + CC_NOBJ) != 0) return 0;
-    if (mem_u64(hdr, L->ob_type) != L->code_type) return 0;
+    if (mem_u64(hdr, L->ob_type) != L->code_type || !mem_refcnt_live(hdr, L->ob_refcnt)) return 0;
     uint64_t obj[CC_NOBJ];
     int32_t first, argc, flags, ftr;
     code_fields(L, hdr, obj, &first, &argc, &flags, &ftr);
@@ -178,6 +178,13 @@ static int build(codecache *c, code_info *e, uint64_t code)
     if (pyobj_read_bytes(c->mem, L, n.obj[3], &n.linetable, &ltlen) != 0) return -1;
     n.linetable_len = (uint32_t)ltlen;
 
+    /* The code object may have died while we read what it points to (a
+     * stale frame): the entry counts only if the code is still the same,
+     * alive, object now. */
+    if (!still_valid(c, &n)) {
+        free(n.linetable);
+        return -1;
+    }
     uint32_t nid, fid;
     if (intern_str(c->prof, name, &nid) || intern_str(c->prof, file, &fid) ||
         profile_intern_function(c->prof, nid, fid, n.firstlineno, &n.function) != PROF_OK) {

@@ -119,6 +119,13 @@ int unwind_stack(unwinder *u, uint64_t frame, uint32_t *out, int max_depth)
             addr = -1;   /* computed from the code address below */
             if (owner == L->owner_cstack) { frame = next; continue; }
         } else {
+            /* A frame that died under us (freed, or parked as a code's
+             * zombie frame with no references) is stale: abandon the stack
+             * rather than follow its fields. */
+            if (mem_u64(buf, L->ob_type) != L->frame_type || !mem_refcnt_live(buf, L->ob_refcnt)) {
+                u->errors++;
+                return UNWIND_ESTALE;
+            }
             next = mem_u64(buf, L->f_back);
             code = mem_u64(buf, L->f_code);
             int32_t lasti = mem_i32(buf, L->f_lasti);

@@ -28,6 +28,7 @@ enum unwind_status {
     UNWIND_EREAD = -1,       /* a read failed (memory changed or freed) */
     UNWIND_ECYCLE = -2,      /* the chain loops (torn read) */
     UNWIND_EPROFILE = -3,    /* the profile refused (memory cap) */
+    UNWIND_ESTALE = -4,      /* a frame or code object died while we read it */
 };
 
 typedef struct {

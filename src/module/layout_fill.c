@@ -28,6 +28,8 @@ void strobe_layout_fill(strobe_layout *L)
     memset(L, 0, sizeof *L);
     L->version_hex = PY_VERSION_HEX;
     L->ob_type = OFF(PyObject, ob_type);
+    L->ob_refcnt = OFF(PyObject, ob_refcnt);
+    L->frame_type = (uint64_t)(uintptr_t)&PyFrame_Type;
 
     /* interpreter and thread states */
     L->interp_next = OFF(PyInterpreterState, next);
@@ -92,6 +94,7 @@ void strobe_layout_fill(strobe_layout *L)
     L->f_lasti = OFF(PyFrameObject, f_lasti);
     L->f_size = MAX2(MAX2(END(PyFrameObject, f_back), END(PyFrameObject, f_code)),
                      END(PyFrameObject, f_lasti));
+    L->f_size = MAX2(L->f_size, L->ob_type + 8);
     L->lasti_is_units = PY_VERSION_HEX >= 0x030A0000;
     L->if_previous = L->if_code = L->if_instr = L->if_owner = L->if_size = -1;
     L->owner_generator = L->owner_cstack = -1;
