@@ -80,11 +80,22 @@ test: deps-test
 	@$(MAKE) --no-print-directory all
 	@$(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/run.py --build $(BUILD)
 
+# The C tests under ASan+UBSan, then the engine inside real interpreters:
+# an instrumented extension, the sanitizer runtime preloaded into the
+# interpreters the Python tests start (one PYFRAME and one IFRAME version).
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 sanitize:
-	$(MAKE) BUILD=build-san CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
-	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" ctests cli lib
+	@sh tools/deps.sh san
+	$(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="$(SAN_FLAGS)" ctests cli lib python
+	$(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="$(SAN_FLAGS) -shared-libasan" modules
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/run.py --build build-san --c-only
+	STROBE_TEST_PRELOAD=$$(clang -print-file-name=libclang_rt.asan-x86_64.so) \
+	    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/run.py --build build-san --no-c \
+	    --python 3.9 --python 3.12 -k test_accuracy -k test_threads -k test_api
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -259,6 +259,13 @@ def child_env(build):
     env["STROBE_ROOT"] = ROOT
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
+    # make sanitize: load the sanitizer runtime into the interpreters (their
+    # extension is instrumented), and only into them.
+    preload = os.environ.get("STROBE_TEST_PRELOAD")
+    if preload:
+        env["LD_PRELOAD"] = preload
+        env["PYTHONMALLOC"] = "malloc"
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
     return env
 
 
