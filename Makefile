@@ -87,9 +87,12 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 sanitize:
 	@sh tools/deps.sh san
 	$(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
-	    SAN="$(SAN_FLAGS)" ctests cli lib python
+	    SAN="$(SAN_FLAGS)" ctests lib python
+	@# The CLI and the extensions share the one (shared) runtime preloaded into Python.
+	rm -f build-san/bin/strobe
 	$(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
-	    SAN="$(SAN_FLAGS) -shared-libasan" modules
+	    SAN="$(SAN_FLAGS) -shared-libasan -Wl,-rpath,$$(dirname $$(clang -print-file-name=libclang_rt.asan-x86_64.so))" \
+	    cli modules
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/run.py --build build-san --c-only
 	STROBE_TEST_PRELOAD=$$(clang -print-file-name=libclang_rt.asan-x86_64.so) \
