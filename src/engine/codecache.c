@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "linetable.h"
 #include "pyobj.h"
 
@@ -13,10 +14,7 @@
 
 static uint32_t hash_ptr(uint64_t p)
 {
-    p ^= p >> 33;
-    p *= 0xff51afd7ed558ccdULL;
-    p ^= p >> 33;
-    return (uint32_t)p;
+    return (uint32_t)strobe_mix64(p);
 }
 
 int codecache_init(codecache *c, mem_target *m, const strobe_layout *L, profile *p)

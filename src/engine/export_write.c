@@ -10,6 +10,7 @@
  * the kernel applies the umask as for any new file (mkstemp would make it
  * 0600, and reading the umask back means changing it, which races with
  * other threads). */
+#include "hash.h"
 #include "export.h"
 
 #include <errno.h>
@@ -63,15 +64,6 @@ static char *dir_of(const char *path, split_path s)
     return strndup(path, n);
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
 
 /* Create a new temporary file beside `path`; returns its fd and its name in
  * *tmp (caller frees), or -1 with errno set.  Uniqueness comes from O_EXCL;
@@ -96,10 +88,10 @@ static int create_temp(const char *path, char **tmp)
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t seed = mix64(((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
+    uint64_t seed = strobe_mix64(((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
                           ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)name);
     for (int attempt = 0; attempt < 100; attempt++) {
-        uint64_t r = mix64(seed + ++counter);
+        uint64_t r = strobe_mix64(seed + ++counter);
         char rnd[7];
         for (int i = 0; i < 6; i++) {
             rnd[i] = alphabet[r % 62];

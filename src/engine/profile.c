@@ -7,6 +7,7 @@
  * only unused capacity behind, so on PROF_ENOMEM the profile is exactly what
  * it was before the call.  Looking up an entry that exists allocates nothing.
  */
+#include "hash.h"
 #include "profile.h"
 
 #include <stdlib.h>
@@ -24,15 +25,6 @@
 
 /* ---- hashing ---------------------------------------------------------- */
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
 
 static inline uint64_t rotl64(uint64_t x, int r)
 {
@@ -58,12 +50,12 @@ static uint32_t hash_bytes(const void *data, size_t len)
         h ^= w * 0x87c37b91114253d5ULL;
         h = rotl64(h, 31) * 0x4cf5ad432745937fULL;
     }
-    return (uint32_t)(mix64(h) >> 32);
+    return (uint32_t)(strobe_mix64(h) >> 32);
 }
 
 static inline uint32_t hash_pair(uint64_t a, uint64_t b)
 {
-    return (uint32_t)(mix64(a * 0x9e3779b97f4a7c15ULL ^ mix64(b + 0x632be59bd9b4e019ULL)) >> 32);
+    return (uint32_t)(strobe_mix64(a * 0x9e3779b97f4a7c15ULL ^ strobe_mix64(b + 0x632be59bd9b4e019ULL)) >> 32);
 }
 
 static inline uint32_t hash_function(uint32_t name, uint32_t file, int64_t start_line)
