@@ -8,6 +8,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
 DEFS    := -D_GNU_SOURCE
 SAN     ?=
+SANLD   ?=
 ALLCFLAGS = $(CFLAGS) $(WARN) $(DEFS) $(SAN) -fPIC -fvisibility=hidden -Isrc/base -Isrc/engine
 LDLIBS  := -lz -lpthread
 
@@ -45,7 +46,7 @@ $(BUILD)/libstrobe.a: $(LIB_OBJ)
 
 $(BUILD)/bin/strobe: $(CLI_OBJ) $(BUILD)/libstrobe.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $(CLI_OBJ) $(BUILD)/libstrobe.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) $(SANLD) -o $@ $(CLI_OBJ) $(BUILD)/libstrobe.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(BUILD)/libstrobe.a
 	@mkdir -p $(dir $@)
@@ -62,7 +63,7 @@ $(1)_INC := $$(shell $(2) -c 'import sysconfig;print(sysconfig.get_paths()["incl
 $(1)_EXT := $$(shell $(2) -c 'import sysconfig;print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
 $(BUILD)/python/strobe/_strobe$$($(1)_EXT): $(MOD_SRC) $(HDRS) $(BUILD)/libstrobe.a
 	@mkdir -p $$(dir $$@)
-	$(CC) $(ALLCFLAGS) -Isrc/module -I$$($(1)_INC) -shared -o $$@ $(MOD_SRC) $(BUILD)/libstrobe.a $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(SANLD) -Isrc/module -I$$($(1)_INC) -shared -o $$@ $(MOD_SRC) $(BUILD)/libstrobe.a $(LDLIBS)
 MODULES += $(BUILD)/python/strobe/_strobe$$($(1)_EXT)
 endef
 $(foreach p,$(PYTHONS),$(eval $(call MODULE_RULE,$(notdir $(p)),$(p))))
@@ -91,7 +92,8 @@ sanitize:
 	@# The CLI and the extensions share the one (shared) runtime preloaded into Python.
 	rm -f build-san/bin/strobe
 	$(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
-	    SAN="$(SAN_FLAGS) -shared-libasan -Wl,-rpath,$$(dirname $$(clang -print-file-name=libclang_rt.asan-x86_64.so))" \
+	    SAN="$(SAN_FLAGS) -shared-libasan" \
+	    SANLD="-Wl,-rpath,$$(dirname $$(clang -print-file-name=libclang_rt.asan-x86_64.so))" \
 	    cli modules
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/run.py --build build-san --c-only
