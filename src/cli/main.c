@@ -69,11 +69,11 @@ static int file_contains(const char *path, const char *needle)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     size_t nl = strlen(needle);
-    char buf[65536 + 64];
+    char buf[65536];
     size_t keep = 0, total = 0;
     int found = 0;
     for (;;) {
-        ssize_t r = read(fd, buf + keep, sizeof buf - 64 - keep + (keep ? 0 : 0));
+        ssize_t r = read(fd, buf + keep, sizeof buf - keep);
         if (r <= 0) break;
         size_t have = keep + (size_t)r;
         if (memmem(buf, have, needle, nl)) { found = 1; break; }

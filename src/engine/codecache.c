@@ -198,12 +198,10 @@ static int build(codecache *c, code_info *e, uint64_t code)
 const code_info *codecache_lookup(codecache *c, uint64_t code)
 {
     if (!code) return NULL;
-    c->tick++;
     code_info *e = find_slot(c, code);
     if (e->code == code) {
         if (still_valid(c, e)) {
             c->hits++;
-            e->last_used = c->tick;
             return e;
         }
         c->invalidations++;
@@ -223,7 +221,6 @@ const code_info *codecache_lookup(codecache *c, uint64_t code)
             c->failures++;
             return NULL;
         }
-        e->last_used = c->tick;
         return e;
     }
     c->misses++;
@@ -241,7 +238,6 @@ const code_info *codecache_lookup(codecache *c, uint64_t code)
         c->failures++;
         return NULL;
     }
-    tmp.last_used = c->tick;
     *e = tmp;
     c->used++;
     return e;

@@ -30,7 +30,6 @@ typedef struct {
     uint32_t function;                /* profile function id */
     uint8_t *linetable;
     uint32_t linetable_len;
-    uint64_t last_used;               /* tick, for eviction */
 } code_info;
 
 typedef struct {
@@ -41,7 +40,6 @@ typedef struct {
     mem_target *mem;
     const strobe_layout *L;
     profile *prof;
-    uint64_t tick;
     uint64_t hits, misses, invalidations, failures;
     /* Versions without co_qualname (3.8–3.10): functions interned under
      * co_name, waiting for a qualified name from the module (which can ask

@@ -289,20 +289,17 @@ static int thread_labels(sampler *s, thread_entry *t, uint64_t version)
 
 /* ---- one tick ------------------------------------------------------------ */
 
-static int cmp_key(const void *a, const void *b)
-{
-    uint64_t x = ((const unwind_thread *)a)->native_id > 0
-                     ? (uint64_t)((const unwind_thread *)a)->native_id
-                     : (((const unwind_thread *)a)->thread_id | (1ULL << 63));
-    uint64_t y = ((const unwind_thread *)b)->native_id > 0
-                     ? (uint64_t)((const unwind_thread *)b)->native_id
-                     : (((const unwind_thread *)b)->thread_id | (1ULL << 63));
-    return x < y ? -1 : x > y;
-}
-
+/* A thread's key in the table: its kernel tid, or its pthread ident with the
+ * top bit set when the tid is unknown. */
 static uint64_t key_of(const unwind_thread *t)
 {
     return t->native_id > 0 ? (uint64_t)t->native_id : (t->thread_id | (1ULL << 63));
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    uint64_t x = key_of(a), y = key_of(b);
+    return x < y ? -1 : x > y;
 }
 
 static int ensure_te_cap(sampler *s, size_t n)

@@ -264,11 +264,11 @@ static PyObject *py_parse_record_args(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, err);
         goto out;
     }
-    result = Py_BuildValue("{sdsssisdsssssnsisi}", "rate", o.rate_hz, "mode",
+    result = Py_BuildValue("{sdsssisdsssssnsi}", "rate", o.rate_hz, "mode",
                            sampler_mode_name(o.mode), "max_depth", o.max_depth, "duration",
                            o.duration_s, "output", o.help ? "" : path, "format",
                            o.help ? "" : export_format_name(fmt), "first_arg", (Py_ssize_t)o.first_arg,
-                           "help", o.help, "usage_len", (int)strlen(recopts_usage));
+                           "help", o.help);
 out:
     PyMem_Free(argv);
     return result;
