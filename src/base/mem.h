@@ -11,11 +11,18 @@
 
 enum mem_backend { MEM_VM_READV = 1, MEM_PIPE = 2 };
 
+/* A snapshot cache of whole pages (see mem_cache_enable). */
+typedef struct mem_page mem_page;
+
 typedef struct mem_target {
     pid_t pid;
     int backend;          /* enum mem_backend */
     int pipefd[2];        /* MEM_PIPE only: write(addr) then read back */
-    uint64_t reads, failures;   /* counters, for stats */
+    uint64_t reads, failures;   /* counters, for stats (reads = system calls) */
+    mem_page *pages;      /* NULL: no cache */
+    uint32_t npages;      /* power of two */
+    uint32_t gen;         /* entries of older generations are invalid */
+    uint64_t page_hits, page_misses;
 } mem_target;
 
 typedef struct {
@@ -29,10 +36,23 @@ typedef struct {
 int mem_open(mem_target *t, pid_t pid);
 void mem_close(mem_target *t);
 
+/* The page cache.  A sampler reads the same few pages (a thread's frame
+ * chunk, code objects, task and coroutine objects allocated side by side)
+ * many times in one pass, and the kernel's cost per read is the same for 64
+ * bytes as for a page.  With the cache on, a read is served from a copy of
+ * its whole page taken at the first read of that page since the last
+ * mem_cache_drop(): one pass sees each page as it was at one instant, which
+ * makes objects on one page mutually consistent.  Reads spanning more than
+ * two pages go straight to the target.  mem_readv_fresh() always bypasses
+ * the cache (for re-checks that must see the memory as it is now). */
+int mem_cache_enable(mem_target *t, uint32_t npages /* rounded up to a power of two */);
+void mem_cache_drop(mem_target *t);   /* forget every cached page (O(1)) */
+
 /* Read exactly `size` bytes at `addr`.  0 on success, -1 on any failure. */
 int mem_read(mem_target *t, uint64_t addr, size_t size, void *buf);
 /* Read several ranges in one call; 0 only when every range was read whole. */
 int mem_readv(mem_target *t, const mem_iov *iov, int n);
+int mem_readv_fresh(mem_target *t, const mem_iov *iov, int n);
 
 static inline uint64_t mem_u64(const void *base, int32_t off)
 {

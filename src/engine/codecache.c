@@ -127,8 +127,10 @@ static int read_windows(codecache *c, const uint64_t obj[CC_NOBJ], uint8_t win[C
     return mem_readv(c->mem, v, CC_NOBJ);
 }
 
-/* Validate a live entry with one batched read of header + four windows. */
-static int still_valid(codecache *c, code_info *e)
+/* Validate a live entry with one batched read of header + four windows;
+ * `fresh` bypasses mem's page cache (the memory as it is now, not as this
+ * pass first saw it). */
+static int still_valid(codecache *c, code_info *e, int fresh)
 {
     const strobe_layout *L = c->L;
     uint8_t hdr[CC_MAX_CODE_HDR];
@@ -141,7 +143,7 @@ static int still_valid(codecache *c, code_info *e)
         v[1 + i].buf = win[i];
         v[1 + i].size = CC_WINDOW;
     }
-    if (mem_readv(c->mem, v, 1 + CC_NOBJ) != 0) return 0;
+    if ((fresh ? mem_readv_fresh : mem_readv)(c->mem, v, 1 + CC_NOBJ) != 0) return 0;
     if (mem_u64(hdr, L->ob_type) != L->code_type || !mem_refcnt_live(hdr, L->ob_refcnt)) return 0;
     uint64_t obj[CC_NOBJ];
     int32_t first, argc, flags, ftr;
@@ -179,7 +181,7 @@ static int build(codecache *c, code_info *e, uint64_t code)
     /* The code object may have died while we read what it points to (a
      * stale frame): the entry counts only if the code is still the same,
      * alive, object now. */
-    if (!still_valid(c, &n)) {
+    if (!still_valid(c, &n, 1)) {
         free(n.linetable);
         return -1;
     }
@@ -200,7 +202,7 @@ const code_info *codecache_lookup(codecache *c, uint64_t code)
     if (!code) return NULL;
     code_info *e = find_slot(c, code);
     if (e->code == code) {
-        if (still_valid(c, e)) {
+        if (still_valid(c, e, 0)) {
             c->hits++;
             return e;
         }

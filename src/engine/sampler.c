@@ -41,6 +41,9 @@
 
 enum { V_COUNT, V_WALL, V_CPU, NVALUES };
 
+/* Pages of the target kept per pass (4 KiB each; see mem_cache_enable). */
+#define SAMPLER_CACHE_PAGES 1024
+
 typedef struct {
     uint64_t key;            /* native tid, or pthread ident | 1<<63 when unknown */
     uint64_t thread_id;
@@ -195,6 +198,7 @@ int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
     /* Candidates for glibc's tid offset, seen from this thread; the sampling
      * thread keeps those that also hold for itself. */
     s->ntid_cand = unwind_probe_tid_offsets(&s->mem, s->tid_cand, 16);
+    if (mem_cache_enable(&s->mem, SAMPLER_CACHE_PAGES) != 0) goto nomem;
     *out = s;
     return 0;
 nomem:
@@ -331,6 +335,7 @@ static void forget_ended(sampler *s, const thread_entry *old, size_t nold,
 
 static void tick(sampler *s, int64_t now)
 {
+    mem_cache_drop(&s->mem);   /* this pass sees memory as it is from now on */
     int n = unwind_threads(&s->uw, s->interp, s->snap, UNWIND_MAX_THREADS);
     s->ticks++;
     if (n < 0) {
@@ -433,6 +438,7 @@ void sampler_forget_after_fork(void)
 static void pick_tid_offset(sampler *s)
 {
     int32_t mine[16];
+    mem_cache_drop(&s->mem);
     int n = unwind_probe_tid_offsets(&s->mem, mine, 16);
     for (int i = 0; i < s->ntid_cand; i++)
         for (int k = 0; k < n; k++)

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "layout.h"
@@ -117,11 +119,53 @@ static void test_mem_reads(void)
     mem_close(&m);
 }
 
+/* The page cache: a pass sees each page as it was at its first read, a
+ * drop makes the next read see memory as it is, fresh reads bypass it, reads
+ * across a page boundary and large reads come out whole, an unmapped page
+ * fails (and keeps failing within the pass without faulting). */
+static void test_mem_cache(void)
+{
+    mem_target m;
+    CHECK(mem_open(&m, 0) == 0);
+    CHECK(mem_cache_enable(&m, 3) == 0 && m.npages == 4);
+    size_t psz = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *area = mmap(NULL, 8 * psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(area != MAP_FAILED);
+    if (area == MAP_FAILED) return;
+    for (size_t i = 0; i < 8 * psz; i++) area[i] = (uint8_t)(i * 7);
+    uint64_t a = (uint64_t)(uintptr_t)area;
+    uint8_t got[64];
+    CHECK(mem_read(&m, a + 100, 8, got) == 0 && !memcmp(got, area + 100, 8));
+    area[104] = 0xEE;
+    CHECK(mem_read(&m, a + 100, 8, got) == 0 && got[4] == (uint8_t)(104 * 7));   /* snapshot */
+    mem_iov v = { a + 100, got, 8 };
+    CHECK(mem_readv_fresh(&m, &v, 1) == 0 && got[4] == 0xEE);
+    mem_cache_drop(&m);
+    CHECK(mem_read(&m, a + 100, 8, got) == 0 && got[4] == 0xEE);
+    CHECK(m.page_hits >= 1 && m.page_misses >= 2);
+    /* across a page boundary */
+    CHECK(mem_read(&m, a + psz - 10, 20, got) == 0 && !memcmp(got, area + psz - 10, 20));
+    /* large reads bypass the cache and come out whole */
+    uint8_t *big = malloc(5 * psz);
+    CHECK(mem_read(&m, a + 3, 5 * psz, big) == 0 && !memcmp(big, area + 3, 5 * psz));
+    free(big);
+    /* an unmapped page fails, twice, with no fault */
+    munmap(area + 6 * psz, psz);
+    CHECK(mem_read(&m, a + 6 * psz + 8, 8, got) == -1);
+    CHECK(mem_read(&m, a + 6 * psz + 16, 8, got) == -1);
+    CHECK(mem_read(&m, a + 6 * psz - 4, 8, got) == -1);   /* straddles into it */
+    munmap(area, 6 * psz);
+    munmap(area + 7 * psz, psz);
+    mem_close(&m);
+    CHECK(m.pages == NULL);
+}
+
 int main(void)
 {
     RUN(test_utf8_encode);
     RUN(test_kinds);
     RUN(test_garbage);
     RUN(test_mem_reads);
+    RUN(test_mem_cache);
     return CHECK_DONE();
 }
