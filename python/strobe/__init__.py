@@ -16,6 +16,7 @@ cost a few microseconds.  One profiler runs per process at a time.
 """
 import os
 
+from . import _aio
 from . import _hooks
 from . import _strobe
 
@@ -36,10 +37,12 @@ def start(rate=DEFAULT_RATE, mode="wall", max_depth=DEFAULT_MAX_DEPTH):
     """
     _strobe.start(rate=float(rate), mode=mode, max_depth=int(max_depth))
     _hooks.install(_strobe.set_thread_name)
+    _aio.attach(_strobe)
 
 
 def stop():
     """Stop sampling; the profile stays for write().  Harmless when not started."""
+    _aio.detach()
     _hooks.uninstall()
     _strobe.stop()
     _hooks.qualify(_strobe)

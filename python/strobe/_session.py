@@ -5,6 +5,7 @@ uncaught exception, Ctrl-C; SIGTERM is handled in C by the engine)."""
 import atexit
 import os
 
+from . import _aio
 from . import _hooks
 from . import _strobe
 
@@ -16,6 +17,7 @@ def _finish():
     if not _active:
         return
     _active = False
+    _aio.detach()
     _hooks.uninstall()
     _hooks.qualify(_strobe)
     _strobe.finish()
@@ -25,6 +27,7 @@ def _after_fork_in_child():
     # The engine already forgot the parent's profile; nothing to write here.
     global _active
     _active = False
+    _aio.detach()
     _hooks.uninstall()
 
 
@@ -33,6 +36,7 @@ def start(rate, mode, max_depth, duration, output, format):
     _strobe.start(rate=rate, mode=mode, max_depth=max_depth, duration=duration,
                   output=output, format=format, summary=True, handle_sigterm=True)
     _hooks.install(_strobe.set_thread_name)
+    _aio.attach(_strobe)
     _active = True
     atexit.register(_finish)
     if hasattr(os, "register_at_fork"):

@@ -90,6 +90,42 @@ typedef struct strobe_layout {
     /* PyTupleObject */
     int32_t tuple_size;
     int32_t tuple_items;
+
+    /* Generators and coroutines (asyncio).  A generator's frame state is
+     * normalised to enum gen_state by the engine (asyncio.c). */
+    int32_t gen_size;         /* bytes to read to cover the fields below (and,
+                                 on 3.11+, the embedded frame's header) */
+    int32_t gen_frame;        /* 3.8–3.10: gi_frame (PyFrameObject *); else -1 */
+    int32_t gen_running;      /* 3.8/3.9: char gi_running; else -1 */
+    int32_t gen_iframe;       /* 3.11+: the embedded _PyInterpreterFrame; else -1 */
+    int32_t gen_frame_state;  /* 3.11+: int8 gi_frame_state; else -1 */
+    int fs_created, fs_suspended, fs_suspended_yf, fs_executing;  /* 3.10+ frame states */
+    int32_t f_gen;            /* 3.8–3.10: PyFrameObject.f_gen (borrowed); else -1 */
+    int32_t f_stacktop;       /* 3.8/3.9: PyObject ** (NULL while running); else -1 */
+    int32_t f_valuestack;     /* 3.10: PyObject **; else -1 */
+    int32_t f_stackdepth;     /* 3.10: int; else -1 */
+    int32_t f_state;          /* 3.10: signed char; else -1 */
+    int32_t f_localsplus;     /* 3.8–3.10 */
+    int32_t if_stacktop;      /* 3.11+: int, TOS index into localsplus */
+    int32_t if_localsplus;    /* 3.11+ */
+    int32_t co_code;          /* 3.8–3.10: the bytes of the bytecode; else -1 */
+    int op_yield_from;        /* 3.8–3.10 opcode; else -1 */
+    int op_resume, op_instrumented_resume;   /* 3.11+/3.12+ opcodes; else -1 */
+    uint64_t coro_type, gen_type, asyncgen_type;   /* PyCoro_Type... addresses */
+
+    /* str and int objects */
+    uint64_t unicode_type, long_type;
+    int32_t long_size;        /* ob_size (3.8–3.11) or long_value.lv_tag (3.12+) */
+    int32_t long_digit;       /* the first 30-bit digit */
+    int long_lv_tag;          /* 3.12+: tag = ndigits << 3 | sign bits */
+
+    /* PySetObject and weak references (asyncio's task registries) */
+    int32_t set_mask;         /* Py_ssize_t: table size - 1 */
+    int32_t set_table;        /* setentry * */
+    int32_t set_used;         /* Py_ssize_t */
+    int32_t setentry_size;    /* sizeof(setentry); the key is its first field */
+    int32_t wr_object;        /* PyWeakReference.wr_object (Py_None once dead) */
+    uint64_t none_addr;       /* &_Py_NoneStruct */
 } strobe_layout;
 
 #endif

@@ -88,3 +88,33 @@ int pyobj_read_bytes(mem_target *m, const strobe_layout *L, uint64_t addr,
     *len = (size_t)size;
     return 0;
 }
+
+uint64_t pyobj_type(mem_target *m, const strobe_layout *L, uint64_t addr)
+{
+    uint64_t t;
+    if (!addr || mem_read(m, addr + (uint64_t)L->ob_type, 8, &t) != 0) return 0;
+    return t;
+}
+
+int pyobj_read_small_int(mem_target *m, const strobe_layout *L, uint64_t addr, uint64_t *out)
+{
+    uint8_t buf[64];
+    int32_t end = L->long_digit + 8;
+    if (!addr || end > (int32_t)sizeof buf || mem_read(m, addr, (size_t)end, buf) != 0) return -1;
+    if (mem_u64(buf, L->ob_type) != L->long_type) return -1;
+    uint64_t tag = mem_u64(buf, L->long_size);
+    uint64_t ndigits;
+    if (L->long_lv_tag) {
+        if ((tag & 3) == 2) return -1;   /* negative */
+        ndigits = tag >> 3;
+    } else {
+        if ((int64_t)tag < 0) return -1;
+        ndigits = tag;
+    }
+    if (ndigits > 2) return -1;
+    uint32_t d0, d1;
+    memcpy(&d0, buf + L->long_digit, 4);
+    memcpy(&d1, buf + L->long_digit + 4, 4);
+    *out = ndigits == 0 ? 0 : ndigits == 1 ? d0 : ((uint64_t)d1 << 30 | d0);
+    return 0;
+}

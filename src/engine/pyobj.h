@@ -22,6 +22,13 @@ int pyobj_read_str(mem_target *m, const strobe_layout *L, uint64_t addr, char *o
 int pyobj_read_bytes(mem_target *m, const strobe_layout *L, uint64_t addr,
                      uint8_t **out, size_t *len);
 
+/* Read a non-negative int object of at most two 30-bit digits into *out.
+ * Returns 0, or -1 when addr is not such an int. */
+int pyobj_read_small_int(mem_target *m, const strobe_layout *L, uint64_t addr, uint64_t *out);
+
+/* The type address of the object at addr (0 when unreadable). */
+uint64_t pyobj_type(mem_target *m, const strobe_layout *L, uint64_t addr);
+
 /* Encode one code point as UTF-8 into out (room for 4); returns its length. */
 int pyobj_utf8_encode(uint32_t cp, char *out);
 

@@ -37,70 +37,8 @@
 #include "export.h"
 #include "mem.h"
 #include "profile.h"
+#include "sampler_impl.h"
 #include "unwind.h"
-
-enum { V_COUNT, V_WALL, V_CPU, NVALUES };
-
-/* Pages of the target kept per pass (4 KiB each; see mem_cache_enable). */
-#define SAMPLER_CACHE_PAGES 1024
-
-typedef struct {
-    uint64_t key;            /* native tid, or pthread ident | 1<<63 when unknown */
-    uint64_t thread_id;
-    int64_t native_id;
-    int64_t last_wall, last_cpu;
-    uint64_t names_version;  /* labels below computed at this version */
-    uint32_t labels;
-} thread_entry;
-
-typedef struct {
-    int64_t tid;
-    char *name;
-} name_entry;
-
-struct sampler {
-    sampler_config cfg;
-    char *output;
-    strobe_layout L;
-    uint64_t interp;
-
-    mem_target mem;
-    profile prof;
-    codecache cc;
-    unwinder uw;
-
-    pthread_mutex_t lock;
-    pthread_t thread;
-    int thread_started;
-    int evfd;
-    atomic_int stop_req;
-    atomic_int running;
-    atomic_int finished;
-    int finish_status;
-    char finish_err[256];
-
-    /* thread table, sorted by key; swapped with scratch each tick */
-    thread_entry *te, *te_next;
-    size_t nte, te_cap;
-    unwind_thread *snap;
-    uint32_t *stackbuf;
-
-    pthread_mutex_t names_lock;
-    name_entry *names;
-    size_t nnames, names_cap;
-    atomic_uint_fast64_t names_version;
-
-    uint64_t *inflight_code;      /* codes handed out by take_unqualified */
-    uint32_t *inflight_fid;
-    size_t ninflight;
-
-    int32_t tid_cand[16];
-    int ntid_cand;
-
-    int64_t start_mono, start_real, last_tick, end_mono;
-    uint64_t ticks, samples, threads_seen, missed;
-    uint32_t k_thread_id, k_native_id, k_thread_name;
-};
 
 static atomic_int g_term_fd = -1;
 static atomic_int g_term_req;
@@ -152,7 +90,8 @@ static int setup_profile(sampler *s)
     p->default_value = s->cfg.mode == SAMPLER_CPU ? V_CPU : V_WALL;
     profile_set_period(p, "wall-time", "nanoseconds", (int64_t)(1e9 / s->cfg.rate_hz));
     if (intern(p, "thread id", &s->k_thread_id) || intern(p, "thread native id", &s->k_native_id) ||
-        intern(p, "thread name", &s->k_thread_name))
+        intern(p, "thread name", &s->k_thread_name) || intern(p, "task name", &s->k_task_name) ||
+        intern(p, "task id", &s->k_task_id))
         return -1;
     return 0;
 }
@@ -177,6 +116,8 @@ int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
     s->evfd = -1;
     if (cfg->output && !(s->output = strdup(cfg->output))) goto nomem;
     s->cfg.output = s->output;
+    if (cfg->aio && cfg->aio->enabled) s->aio = *cfg->aio;
+    s->cfg.aio = NULL;
     if (mem_open(&s->mem, 0) != 0) {
         snprintf(err, errlen, "cannot read this process's memory: %s", strerror(errno));
         goto fail;
@@ -188,6 +129,8 @@ int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
     s->uw.cc = &s->cc;
     s->uw.prof = &s->prof;
     s->uw.pthread_tid_off = -1;
+    s->uw.step_codes = s->aio.step_codes;
+    s->uw.nstep_codes = s->aio.nstep_codes;
     s->snap = calloc(UNWIND_MAX_THREADS, sizeof *s->snap);
     s->stackbuf = calloc((size_t)cfg->max_depth + 1, sizeof *s->stackbuf);
     if (!s->snap || !s->stackbuf) goto nomem;
@@ -269,7 +212,7 @@ out:
 }
 
 /* Label set of a thread, recomputed when names changed. */
-static int thread_labels(sampler *s, thread_entry *t, uint64_t version)
+int sampler_thread_labels(sampler *s, thread_entry *t, uint64_t version)
 {
     char idbuf[32], nidbuf[32], namebuf[256];
     prof_label lab[3];
@@ -317,6 +260,9 @@ static int ensure_te_cap(sampler *s, size_t n)
     thread_entry *b = realloc(s->te_next, ncap * sizeof *b);
     if (!b) return -1;
     s->te_next = b;
+    tick_thread *c = realloc(s->tt, ncap * sizeof *c);
+    if (!c) return -1;
+    s->tt = c;
     s->te_cap = ncap;
     return 0;
 }
@@ -333,6 +279,49 @@ static void forget_ended(sampler *s, const thread_entry *old, size_t nold,
     }
 }
 
+int sampler_emit(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, int truncated,
+                 uint32_t labels, const int64_t *values)
+{
+    uint32_t stack;
+    const uint32_t *ids = locs;
+    if (omitted || truncated) {
+        if (locs != s->stackbuf) memmove(s->stackbuf, locs, n * sizeof *locs);
+        if (unwind_omitted_location(&s->uw, omitted, truncated, &s->stackbuf[n]) != UNWIND_OK)
+            return -1;
+        ids = s->stackbuf;
+        n++;
+    }
+    if (n == 0) return -1;
+    if (profile_intern_stack(&s->prof, ids, n, &stack) != PROF_OK) return -1;
+    if (profile_add(&s->prof, stack, labels, values) != PROF_OK) return -1;
+    s->samples++;
+    return 0;
+}
+
+/* A thread's own stack: its frames, the max_depth nearest the leaf. */
+static void emit_thread(sampler *s, tick_thread *tt)
+{
+    raw_frame *f = s->raw.f + tt->raw_start;
+    size_t k = 0;
+    uint64_t omitted = 0;
+    for (size_t i = 0; i < tt->raw_n; i++) {
+        if (k >= (size_t)s->cfg.max_depth) {
+            omitted++;
+            continue;
+        }
+        if (f[i].loc == UNWIND_UNRESOLVED) {
+            int64_t loc = unwind_location(&s->uw, &f[i]);
+            if (loc < 0) return;   /* stale: the stack is dropped (counted) */
+            f[i].loc = (uint32_t)loc;
+        }
+        if (f[i].loc == UNWIND_NO_LOC) continue;
+        s->stackbuf[k++] = f[i].loc;
+    }
+    if (k == 0) return;
+    int64_t v[NVALUES] = { 1, tt->wall, tt->cpu };
+    sampler_emit(s, s->stackbuf, k, omitted, tt->truncated, tt->te->labels, v);
+}
+
 static void tick(sampler *s, int64_t now)
 {
     mem_cache_drop(&s->mem);   /* this pass sees memory as it is from now on */
@@ -346,6 +335,7 @@ static void tick(sampler *s, int64_t now)
     if (ensure_te_cap(s, (size_t)n) != 0) return;
     uint64_t version = atomic_load(&s->names_version);
     size_t j = 0, m = 0;
+    s->raw.n = 0;
     for (int i = 0; i < n; i++) {
         unwind_thread *t = &s->snap[i];
         uint64_t key = key_of(t);
@@ -365,22 +355,31 @@ static void tick(sampler *s, int64_t now)
             e.names_version = UINT64_MAX;
             s->threads_seen++;
         }
-        int64_t wall = now - e.last_wall;
-        int64_t cpud = (cpu >= 0 && e.last_cpu >= 0 && cpu > e.last_cpu) ? cpu - e.last_cpu : 0;
+        tick_thread *tt = &s->tt[m];
+        memset(tt, 0, sizeof *tt);
+        tt->wall = now - e.last_wall;
+        tt->cpu = (cpu >= 0 && e.last_cpu >= 0 && cpu > e.last_cpu) ? cpu - e.last_cpu : 0;
+        tt->step_idx = tt->base_idx = -1;
         e.last_wall = now;
         if (cpu >= 0) e.last_cpu = cpu;
-        s->te_next[m++] = e;
-        thread_entry *te = &s->te_next[m - 1];
-
-        if (s->cfg.mode == SAMPLER_CPU && cpud == 0) continue;
+        s->te_next[m] = e;
+        tt->te = &s->te_next[m];
+        m++;
         if (!t->frame) continue;   /* no Python code running on it */
-        int depth = unwind_stack(&s->uw, t->frame, s->stackbuf, s->cfg.max_depth);
-        if (depth <= 0) continue;
-        if (te->names_version != version && thread_labels(s, te, version) != 0) continue;
-        uint32_t stack;
-        if (profile_intern_stack(&s->prof, s->stackbuf, (size_t)depth, &stack) != PROF_OK) continue;
-        int64_t v[NVALUES] = { 1, wall, cpud };
-        if (profile_add(&s->prof, stack, te->labels, v) == PROF_OK) s->samples++;
+        if (tt->te->names_version != version && sampler_thread_labels(s, tt->te, version) != 0)
+            continue;
+        tt->raw_start = s->raw.n;
+        int got = unwind_raw(&s->uw, t->frame, &s->raw, &tt->truncated);
+        if (got <= 0) continue;
+        tt->raw_n = (size_t)got;
+        tt->ok = 1;
+    }
+    if (s->aio.enabled) tasks_pass(s, m, version);
+    for (size_t i = 0; i < m; i++) {
+        tick_thread *tt = &s->tt[i];
+        if (!tt->ok || tt->covered) continue;
+        if (s->cfg.mode == SAMPLER_CPU && tt->cpu == 0) continue;
+        emit_thread(s, tt);
     }
     forget_ended(s, s->te, s->nte, s->te_next, m);
     thread_entry *tmp = s->te;
@@ -554,7 +553,7 @@ void sampler_stop(sampler *s)
 /* Comments and duration that describe the run so far; under s->lock. */
 static void describe(sampler *s)
 {
-    char buf[256];
+    char buf[1024];
     profile *p = &s->prof;
     int64_t end = atomic_load(&s->running) ? now_ns(CLOCK_MONOTONIC) : s->end_mono;
     p->duration_nanos = end - s->start_mono;
@@ -567,6 +566,18 @@ static void describe(sampler *s)
              " threads=%" PRIu64 " stacks-lost=%" PRIu64,
              s->ticks, s->missed, s->samples, s->threads_seen, s->uw.errors);
     profile_add_comment(p, buf);
+    if (s->aio.enabled) {
+        snprintf(buf, sizeof buf,
+                 "strobe: asyncio: tasks-sampled=%" PRIu64 " skipped-torn=%" PRIu64
+                 " chains-torn=%" PRIu64 " tasks-without-running-loop=%" PRIu64,
+                 s->tp.tasks_seen, s->torn_threads, s->tp.chains_torn, s->tp.no_loop);
+        profile_add_comment(p, buf);
+    }
+    if (s->tp.cycles_seen >= 2 && s->tp.cycle_report[0]) {
+        snprintf(buf, sizeof buf, "strobe: await cycle (deadlock) in %" PRIu64 " samples: %s",
+                 s->tp.cycles_seen, s->tp.cycle_report);
+        profile_add_comment(p, buf);
+    }
 }
 
 int sampler_write(sampler *s, const char *path, int format, char *err, size_t errlen)
@@ -598,6 +609,9 @@ static int finish_locked_write(sampler *s, char *err, size_t errlen)
                     s->samples, s->threads_seen, secs, ratebuf);
         else
             fprintf(stderr, "strobe: error: %s\n", err);
+        if (s->tp.cycles_seen >= 2 && s->tp.cycle_report[0])
+            fprintf(stderr, "strobe: warning: tasks await each other (a deadlock), seen in %" PRIu64
+                    " samples: %s\n", s->tp.cycles_seen, s->tp.cycle_report);
         fflush(stderr);
     }
     return rc;
@@ -631,6 +645,10 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     st->code_hits = s->cc.hits;
     st->code_misses = s->cc.misses;
     st->code_invalidations = s->cc.invalidations;
+    st->tasks_seen = s->tp.tasks_seen;
+    st->torn_threads = s->torn_threads;
+    st->chains_torn = s->tp.chains_torn;
+    st->cycles_seen = s->tp.cycles_seen;
     st->running = atomic_load(&s->running);
     st->finished = atomic_load(&s->finished);
     int64_t end = st->running ? now_ns(CLOCK_MONOTONIC) : s->end_mono;
@@ -653,6 +671,9 @@ void sampler_destroy(sampler *s)
     free(s->te_next);
     free(s->snap);
     free(s->stackbuf);
+    free(s->tt);
+    raw_vec_free(&s->raw);
+    tasks_free(&s->tp);
     free(s->output);
     free(s->inflight_code);
     free(s->inflight_fid);
@@ -729,4 +750,25 @@ int sampler_qualify(sampler *s, const qual_fact *facts, size_t n)
     free(names);
     free(sorted);
     return (int)nren;
+}
+
+void sampler_set_aio(sampler *s, const strobe_aio *A)
+{
+    pthread_mutex_lock(&s->lock);
+    s->aio = *A;
+    s->uw.step_codes = s->aio.step_codes;
+    s->uw.nstep_codes = s->aio.nstep_codes;
+    pthread_mutex_unlock(&s->lock);
+}
+
+int sampler_add_task_type(sampler *s, uint64_t type)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    if (!aio_is_task_type(&s->aio, type)) {
+        if (s->aio.ntask_types < AIO_MAX_TASK_TYPES) s->aio.task_types[s->aio.ntask_types++] = type;
+        else rc = -1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include "layout.h"
 
+struct strobe_aio;   /* aio.h */
+
 #define SAMPLER_DEFAULT_RATE 100.0
 #define SAMPLER_MAX_RATE 10000.0
 #define SAMPLER_DEFAULT_DEPTH 512
@@ -29,12 +31,14 @@ typedef struct {
     int format;              /* enum export_format for output */
     int summary;             /* print the one-line summary on finish */
     int handle_sigterm;      /* on SIGTERM: finish, then die of SIGTERM */
+    const struct strobe_aio *aio;  /* asyncio facts (copied); NULL: no task stacks */
 } sampler_config;
 
 typedef struct {
     uint64_t ticks, samples, threads_seen, missed_ticks;
     uint64_t stack_errors, reads, read_failures;
     uint64_t code_hits, code_misses, code_invalidations;
+    uint64_t tasks_seen, torn_threads, chains_torn, cycles_seen;
     double elapsed_s, rate_achieved;
     int running, finished;
 } sampler_stats;
@@ -79,6 +83,11 @@ int sampler_take_unqualified(sampler *s, uint64_t **codes, size_t *n);
 int sampler_qualify(sampler *s, const qual_fact *facts, size_t n);
 
 void sampler_get_stats(sampler *s, sampler_stats *st);
+
+/* Turn on asyncio task stacks (e.g. once the program imports asyncio);
+ * A is copied.  Also adds task types learnt later (Task subclasses). */
+void sampler_set_aio(sampler *s, const struct strobe_aio *A);
+int sampler_add_task_type(sampler *s, uint64_t type);
 
 /* Validation of user-facing values shared by the CLI and the module. */
 const char *sampler_mode_name(int mode);

@@ -20,6 +20,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -81,7 +82,27 @@ int unwind_threads(unwinder *u, uint64_t interp, unwind_thread *out, int max)
     return n;
 }
 
-static int omitted_location(unwinder *u, uint64_t omitted, int truncated, uint32_t *loc)
+int raw_vec_push(raw_vec *v, const raw_frame *f)
+{
+    if (v->n == v->cap) {
+        size_t ncap = v->cap ? v->cap * 2 : 256;
+        raw_frame *a = realloc(v->f, ncap * sizeof *a);
+        if (!a) return -1;
+        v->f = a;
+        v->cap = ncap;
+    }
+    v->f[v->n++] = *f;
+    return 0;
+}
+
+void raw_vec_free(raw_vec *v)
+{
+    free(v->f);
+    v->f = NULL;
+    v->n = v->cap = 0;
+}
+
+int unwind_omitted_location(unwinder *u, uint64_t omitted, int truncated, uint32_t *loc)
 {
     char name[64];
     uint32_t sid, fid;
@@ -94,71 +115,100 @@ static int omitted_location(unwinder *u, uint64_t omitted, int truncated, uint32
     return UNWIND_OK;
 }
 
-int unwind_stack(unwinder *u, uint64_t frame, uint32_t *out, int max_depth)
+static int is_step_code(const unwinder *u, uint64_t code)
+{
+    for (int i = 0; i < u->nstep_codes; i++)
+        if (u->step_codes[i] == code) return 1;
+    return 0;
+}
+
+int unwind_raw(unwinder *u, uint64_t frame, raw_vec *v, int *truncated)
 {
     const strobe_layout *L = u->L;
     const int iframe = L->frame_model == FRAME_MODEL_IFRAME;
     const size_t fsize = (size_t)(iframe ? L->if_size : L->f_size);
     uint8_t buf[FRAME_BUF];
     brent b = { 0, 1, 0 };
-    uint64_t walked = 0, omitted = 0;
-    int n = 0;
+    size_t start = v->n;
+    uint64_t walked = 0;
 
+    *truncated = 0;
     if (fsize > FRAME_BUF) return UNWIND_EREAD;
     for (; frame && walked < UNWIND_MAX_WALK; walked++) {
-        if (brent_step(&b, frame)) { u->errors++; return UNWIND_ECYCLE; }
-        if (mem_read(u->mem, frame, fsize, buf) != 0) { u->errors++; return UNWIND_EREAD; }
+        int rc = UNWIND_OK;
+        if (brent_step(&b, frame)) rc = UNWIND_ECYCLE;
+        else if (mem_read(u->mem, frame, fsize, buf) != 0) rc = UNWIND_EREAD;
+        if (rc) {
+            u->errors++;
+            v->n = start;
+            return rc;
+        }
         u->frames_read++;
-        uint64_t code, next;
-        int64_t addr;
-        int owner = -1;
+        raw_frame f;
+        memset(&f, 0, sizeof f);
+        uint64_t next;
         if (iframe) {
             next = mem_u64(buf, L->if_previous);
-            owner = (signed char)buf[L->if_owner];
-            code = mem_u64(buf, L->if_code);
-            addr = -1;   /* computed from the code address below */
+            int owner = (signed char)buf[L->if_owner];
             if (owner == L->owner_cstack) { frame = next; continue; }
+            f.code = mem_u64(buf, L->if_code);
+            f.addr = (int64_t)(mem_u64(buf, L->if_instr) - (f.code + (uint64_t)L->co_code_adaptive));
+            if (owner == L->owner_generator) f.gen = frame - (uint64_t)L->gen_iframe;
+            else f.check_incomplete = 1;
         } else {
             /* A frame that died under us (freed, or parked as a code's
              * zombie frame with no references) is stale: abandon the stack
              * rather than follow its fields. */
             if (mem_u64(buf, L->ob_type) != L->frame_type || !mem_refcnt_live(buf, L->ob_refcnt)) {
                 u->errors++;
+                v->n = start;
                 return UNWIND_ESTALE;
             }
             next = mem_u64(buf, L->f_back);
-            code = mem_u64(buf, L->f_code);
+            f.code = mem_u64(buf, L->f_code);
+            f.gen = mem_u64(buf, L->f_gen);
             int32_t lasti = mem_i32(buf, L->f_lasti);
-            addr = lasti < 0 ? -1 : (L->lasti_is_units ? 2 * (int64_t)lasti : lasti);
+            f.addr = lasti < 0 ? -1 : (L->lasti_is_units ? 2 * (int64_t)lasti : lasti);
         }
-        if (n >= max_depth) {
-            omitted++;
-            frame = next;
-            continue;
+        if (u->nstep_codes && is_step_code(u, f.code)) {
+            int32_t off = iframe ? L->if_localsplus : L->f_localsplus;
+            if (mem_read(u->mem, frame + (uint64_t)off, 8, &f.self) != 0) f.self = 0;
         }
-        const code_info *ci = codecache_lookup(u->cc, code);
-        if (!ci) { u->errors++; return UNWIND_EREAD; }
-        if (iframe) {
-            uint64_t instr = mem_u64(buf, L->if_instr);
-            uint64_t first = code + (uint64_t)L->co_code_adaptive;
-            addr = (int64_t)(instr - first);
-            if (owner != L->owner_generator && addr < 2 * (int64_t)ci->firsttraceable) {
-                frame = next;   /* incomplete: still being set up */
-                continue;
-            }
-        }
-        int line = addr < 0 ? ci->firstlineno : codecache_line(u->cc, ci, addr);
-        if (profile_intern_location(u->prof, ci->function, line, &out[n]) != PROF_OK)
+        f.loc = UNWIND_UNRESOLVED;
+        if (raw_vec_push(v, &f) != 0) {
+            v->n = start;
             return UNWIND_EPROFILE;
-        n++;
+        }
         frame = next;
     }
-    if (omitted || frame) {
-        int rc = omitted_location(u, omitted, frame != 0, &out[n]);
-        if (rc) return rc;
-        n++;
+    *truncated = frame != 0;
+    return (int)(v->n - start);
+}
+
+int64_t unwind_location(unwinder *u, const raw_frame *f)
+{
+    const code_info *ci = codecache_lookup(u->cc, f->code);
+    if (!ci) {
+        u->errors++;
+        return UNWIND_EREAD;
     }
-    return n;
+    int64_t addr = f->addr;
+    if (f->check_incomplete && addr < 2 * (int64_t)ci->firsttraceable)
+        return UNWIND_NO_LOC;   /* incomplete: still being set up */
+    int line = addr < 0 ? ci->firstlineno : codecache_line(u->cc, ci, addr);
+    uint32_t loc;
+    if (profile_intern_location(u->prof, ci->function, line, &loc) != PROF_OK) return UNWIND_EPROFILE;
+    return loc;
+}
+
+int unwind_resolve(unwinder *u, raw_frame *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t loc = unwind_location(u, &f[i]);
+        if (loc < 0) return (int)loc;
+        f[i].loc = (uint32_t)loc;
+    }
+    return UNWIND_OK;
 }
 
 int unwind_probe_tid_offsets(mem_target *m, int32_t *cand, int max)

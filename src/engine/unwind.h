@@ -23,6 +23,28 @@ typedef struct {
     uint64_t frame;          /* innermost frame (PyFrameObject* or _PyInterpreterFrame*) */
 } unwind_thread;
 
+/* One frame as read, before its code is looked up. */
+typedef struct {
+    uint64_t code;
+    uint64_t gen;            /* the generator/coroutine that owns the frame, or 0 */
+    uint64_t self;           /* first local, read only for the unwinder's step codes */
+    int64_t addr;            /* byte offset of the current instruction; -1: not started */
+    uint32_t loc;            /* location id once resolved (UNWIND_UNRESOLVED, UNWIND_NO_LOC) */
+    uint8_t check_incomplete;/* 3.11+ frame still being set up is left out */
+} raw_frame;
+
+#define UNWIND_NO_LOC UINT32_MAX             /* left out of stacks */
+#define UNWIND_UNRESOLVED (UINT32_MAX - 1)  /* not looked up yet */
+
+/* A growable array of raw frames, reused from pass to pass. */
+typedef struct {
+    raw_frame *f;
+    size_t n, cap;
+} raw_vec;
+
+int raw_vec_push(raw_vec *v, const raw_frame *f);   /* 0 or -1 (no memory) */
+void raw_vec_free(raw_vec *v);
+
 enum unwind_status {
     UNWIND_OK = 0,
     UNWIND_EREAD = -1,       /* a read failed (memory changed or freed) */
@@ -37,6 +59,8 @@ typedef struct {
     codecache *cc;
     profile *prof;
     int32_t pthread_tid_off;  /* offset of the kernel tid in glibc's struct pthread, or -1 */
+    const uint64_t *step_codes;   /* codes whose frames get raw_frame.self read */
+    int nstep_codes;
     uint64_t frames_read, errors;
 } unwinder;
 
@@ -44,11 +68,21 @@ typedef struct {
  * or a negative status. */
 int unwind_threads(unwinder *u, uint64_t interp, unwind_thread *out, int max);
 
-/* The stack of one thread as location ids, leaf first, at most max_depth of
- * them; when frames were left out, the last element is a synthetic
- * "<N frames omitted>" location (so out needs max_depth + 1 room).
- * Returns the number of ids or a negative status. */
-int unwind_stack(unwinder *u, uint64_t frame, uint32_t *out, int max_depth);
+/* Append the frames of the chain from `frame` outwards (innermost first) to
+ * v; *truncated is set when the walk bound (UNWIND_MAX_WALK) stopped it.
+ * Returns the number appended or a negative status (v keeps what it had). */
+int unwind_raw(unwinder *u, uint64_t frame, raw_vec *v, int *truncated);
+
+/* Look up the code of each frame and set its loc (UNWIND_NO_LOC for frames
+ * that are left out).  0 or a negative status (the stack must be dropped). */
+int unwind_resolve(unwinder *u, raw_frame *f, size_t n);
+
+/* The synthetic "<N frames omitted>" location ("N+" when truncated). */
+int unwind_omitted_location(unwinder *u, uint64_t omitted, int truncated, uint32_t *loc);
+
+/* Resolve a single frame: its location id, or UNWIND_NO_LOC, or a negative status. */
+int64_t unwind_location(unwinder *u, const raw_frame *f);
+
 
 /* Find where glibc keeps the kernel tid in struct pthread, by looking for
  * gettid() in this thread's own descriptor.  Call from two different threads

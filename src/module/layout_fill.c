@@ -11,6 +11,7 @@
 #include "internal/pycore_frame.h"
 #endif
 #include "internal/pycore_pystate.h"
+#include "opcode.h"
 #if PY_VERSION_HEX >= 0x03090000
 #include "internal/pycore_interp.h"
 #endif
@@ -153,4 +154,80 @@ void strobe_layout_fill(strobe_layout *L)
     L->u_ascii_shift = 6;
     L->tuple_size = OFF(PyVarObject, ob_size);
     L->tuple_items = OFF(PyTupleObject, ob_item);
+
+    /* generators and coroutines */
+    L->coro_type = (uint64_t)(uintptr_t)&PyCoro_Type;
+    L->gen_type = (uint64_t)(uintptr_t)&PyGen_Type;
+    L->asyncgen_type = (uint64_t)(uintptr_t)&PyAsyncGen_Type;
+    L->gen_frame = L->gen_running = L->gen_iframe = L->gen_frame_state = -1;
+    L->f_gen = L->f_stacktop = L->f_valuestack = L->f_stackdepth = L->f_state = -1;
+    L->f_localsplus = L->if_stacktop = L->if_localsplus = L->co_code = -1;
+    L->fs_created = L->fs_suspended = L->fs_suspended_yf = L->fs_executing = -100;
+    L->op_yield_from = L->op_resume = L->op_instrumented_resume = -1;
+#if PY_VERSION_HEX >= 0x030B0000
+    L->gen_iframe = OFF(PyGenObject, gi_iframe);
+    L->gen_frame_state = OFF(PyGenObject, gi_frame_state);
+    L->if_stacktop = OFF(_PyInterpreterFrame, stacktop);
+    L->if_localsplus = OFF(_PyInterpreterFrame, localsplus);
+    /* the generator header, then the frame up to its first local */
+    L->gen_size = L->gen_iframe + L->if_localsplus;
+    L->fs_created = FRAME_CREATED;
+    L->fs_suspended = FRAME_SUSPENDED;
+#if PY_VERSION_HEX >= 0x030D0000
+    L->fs_suspended_yf = FRAME_SUSPENDED_YIELD_FROM;
+#else
+    L->fs_suspended_yf = FRAME_SUSPENDED;
+    L->op_resume = RESUME;
+#if PY_VERSION_HEX >= 0x030C0000
+    L->op_instrumented_resume = INSTRUMENTED_RESUME;
+#endif
+#endif
+    L->fs_executing = FRAME_EXECUTING;
+#else
+    L->gen_frame = OFF(PyGenObject, gi_frame);
+    L->gen_size = END(PyGenObject, gi_frame);
+    L->f_gen = OFF(PyFrameObject, f_gen);
+    L->f_valuestack = OFF(PyFrameObject, f_valuestack);
+    L->f_localsplus = OFF(PyFrameObject, f_localsplus);
+    L->co_code = OFF(PyCodeObject, co_code);
+    L->op_yield_from = YIELD_FROM;
+    L->f_size = MAX2(L->f_size, END(PyFrameObject, f_gen));
+    L->f_size = MAX2(L->f_size, END(PyFrameObject, f_valuestack));
+#if PY_VERSION_HEX >= 0x030A0000
+    L->f_stackdepth = OFF(PyFrameObject, f_stackdepth);
+    L->f_state = OFF(PyFrameObject, f_state);
+    L->f_size = MAX2(L->f_size, END(PyFrameObject, f_stackdepth));
+    L->f_size = MAX2(L->f_size, END(PyFrameObject, f_state));
+    L->fs_created = FRAME_CREATED;
+    L->fs_suspended = L->fs_suspended_yf = FRAME_SUSPENDED;
+    L->fs_executing = FRAME_EXECUTING;
+#else
+    L->gen_running = OFF(PyGenObject, gi_running);
+    L->gen_size = MAX2(L->gen_size, END(PyGenObject, gi_running));
+    L->f_stacktop = OFF(PyFrameObject, f_stacktop);
+    L->f_size = MAX2(L->f_size, END(PyFrameObject, f_stacktop));
+#endif
+#endif
+    L->co_size = MAX2(L->co_size, L->co_code >= 0 ? L->co_code + 8 : 0);
+
+    /* str and int */
+    L->unicode_type = (uint64_t)(uintptr_t)&PyUnicode_Type;
+    L->long_type = (uint64_t)(uintptr_t)&PyLong_Type;
+#if PY_VERSION_HEX >= 0x030C0000
+    L->long_size = OFF(PyLongObject, long_value.lv_tag);
+    L->long_digit = OFF(PyLongObject, long_value.ob_digit);
+    L->long_lv_tag = 1;
+#else
+    L->long_size = OFF(PyVarObject, ob_size);
+    L->long_digit = OFF(PyLongObject, ob_digit);
+    L->long_lv_tag = 0;
+#endif
+
+    /* sets and weak references */
+    L->set_mask = OFF(PySetObject, mask);
+    L->set_table = OFF(PySetObject, table);
+    L->set_used = OFF(PySetObject, used);
+    L->setentry_size = (int32_t)sizeof(setentry);
+    L->wr_object = OFF(PyWeakReference, wr_object);
+    L->none_addr = (uint64_t)(uintptr_t)Py_None;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "aio.h"
 #include "export.h"
 #include "layout.h"
 #include "layout_fill.h"
@@ -65,16 +66,150 @@ static int sampler_running(void)
     return st.running;
 }
 
+/* find_offset(obj, target, size) -> the one offset (multiple of 8) within
+ * obj's first `size` bytes that holds a pointer to target; -1 when there is
+ * none or more than one.  Used to measure the private asyncio structs. */
+static PyObject *py_find_offset(PyObject *self, PyObject *args)
+{
+    PyObject *obj, *target;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "OOn", &obj, &target, &size)) return NULL;
+    long found = -1;
+    for (Py_ssize_t off = 0; off + 8 <= size; off += 8) {
+        void *p;
+        memcpy(&p, (char *)obj + off, sizeof p);
+        if (p != (void *)target) continue;
+        if (found >= 0) return PyLong_FromLong(-1);
+        found = (long)off;
+    }
+    return PyLong_FromLong(found);
+}
+
+/* find_int_offset([objs], [values], size) -> the one 4-byte-aligned offset
+ * where each object holds the matching 32-bit value; -1 when not unique. */
+static PyObject *py_find_int_offset(PyObject *self, PyObject *args)
+{
+    PyObject *objs, *vals;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "O!O!n", &PyList_Type, &objs, &PyList_Type, &vals, &size)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(objs);
+    if (n != PyList_GET_SIZE(vals) || n == 0) return PyLong_FromLong(-1);
+    long found = -1;
+    for (Py_ssize_t off = 16; off + 4 <= size; off += 4) {
+        int all = 1;
+        for (Py_ssize_t i = 0; i < n && all; i++) {
+            int32_t v;
+            memcpy(&v, (char *)PyList_GET_ITEM(objs, i) + off, 4);
+            all = v == (int32_t)PyLong_AsLong(PyList_GET_ITEM(vals, i));
+        }
+        if (!all) continue;
+        if (found >= 0) return PyLong_FromLong(-1);
+        found = (long)off;
+    }
+    if (PyErr_Occurred()) return NULL;
+    return PyLong_FromLong(found);
+}
+
+static int dict_i32(PyObject *d, const char *key, int32_t *out)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (!v) {
+        PyErr_Format(PyExc_ValueError, "strobe: asyncio facts lack '%s'", key);
+        return -1;
+    }
+    long x = PyLong_AsLong(v);
+    if (x == -1 && PyErr_Occurred()) return -1;
+    *out = (int32_t)x;
+    return 0;
+}
+
+static int dict_addrs(PyObject *d, const char *key, uint64_t *out, int max, int *n)
+{
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (!v || !PyList_Check(v) || PyList_GET_SIZE(v) > max) {
+        PyErr_Format(PyExc_ValueError, "strobe: asyncio facts: bad '%s'", key);
+        return -1;
+    }
+    *n = (int)PyList_GET_SIZE(v);
+    for (int i = 0; i < *n; i++) {
+        out[i] = PyLong_AsUnsignedLongLong(PyList_GET_ITEM(v, i));
+        if (PyErr_Occurred()) return -1;
+    }
+    return 0;
+}
+
+static int dict_addr(PyObject *d, const char *key, uint64_t *out)
+{
+    int n;
+    PyObject *v = PyDict_GetItemString(d, key);
+    if (!v) {
+        PyErr_Format(PyExc_ValueError, "strobe: asyncio facts lack '%s'", key);
+        return -1;
+    }
+    *out = PyLong_AsUnsignedLongLong(v);
+    (void)n;
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* The dict made by strobe._aio.probe() -> struct strobe_aio. */
+static int aio_from_dict(PyObject *d, strobe_aio *A)
+{
+    memset(A, 0, sizeof *A);
+    if (!PyDict_Check(d)) {
+        PyErr_SetString(PyExc_TypeError, "strobe: asyncio facts must be a dict");
+        return -1;
+    }
+    if (dict_i32(d, "fut_loop", &A->fut_loop) || dict_i32(d, "fut_state", &A->fut_state) ||
+        dict_i32(d, "task_coro", &A->task_coro) || dict_i32(d, "task_fut_waiter", &A->task_fut_waiter) ||
+        dict_i32(d, "task_name", &A->task_name) || dict_i32(d, "task_size", &A->task_size) ||
+        dict_i32(d, "fut_state_pending", &A->fut_state_pending) ||
+        dict_i32(d, "futiter_future", &A->futiter_future) || dict_i32(d, "asend_gen", &A->asend_gen) ||
+        dict_i32(d, "athrow_gen", &A->athrow_gen) || dict_i32(d, "cw_coro", &A->cw_coro) ||
+        dict_addr(d, "futureiter_type", &A->futureiter_type) ||
+        dict_addr(d, "asend_type", &A->asend_type) || dict_addr(d, "athrow_type", &A->athrow_type) ||
+        dict_addr(d, "corowrapper_type", &A->corowrapper_type) ||
+        dict_addr(d, "weakref_type", &A->weakref_type) ||
+        dict_addrs(d, "task_types", A->task_types, AIO_MAX_TASK_TYPES, &A->ntask_types) ||
+        dict_addrs(d, "reg_weak", A->reg_weak, 2, &A->nreg_weak) ||
+        dict_addrs(d, "reg_strong", A->reg_strong, 2, &A->nreg_strong) ||
+        dict_addrs(d, "step_codes", A->step_codes, AIO_MAX_STEP_CODES, &A->nstep_codes))
+        return -1;
+    A->enabled = 1;
+    return 0;
+}
+
+static PyObject *py_set_aio(PyObject *self, PyObject *arg)
+{
+    strobe_aio A;
+    if (aio_from_dict(arg, &A) != 0) return NULL;
+    if (g_sampler) sampler_set_aio(g_sampler, &A);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_add_task_type(PyObject *self, PyObject *arg)
+{
+    if (!PyType_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "strobe: a type");
+        return NULL;
+    }
+    if (g_sampler) sampler_add_task_type(g_sampler, (uint64_t)(uintptr_t)arg);
+    Py_RETURN_NONE;
+}
+
 static PyObject *py_start(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = { "rate", "mode", "max_depth", "duration", "output", "format",
-                              "summary", "handle_sigterm", NULL };
+                              "summary", "handle_sigterm", "aio", NULL };
     double rate = SAMPLER_DEFAULT_RATE, duration = 0;
     const char *mode = "wall", *output = NULL, *format = NULL;
     int max_depth = SAMPLER_DEFAULT_DEPTH, summary = 0, handle_sigterm = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|dsidzzpp", kwlist, &rate, &mode, &max_depth,
-                                     &duration, &output, &format, &summary, &handle_sigterm))
+    PyObject *aio = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|dsidzzppO", kwlist, &rate, &mode, &max_depth,
+                                     &duration, &output, &format, &summary, &handle_sigterm, &aio))
         return NULL;
+    strobe_aio A;
+    memset(&A, 0, sizeof A);
+    if (aio != Py_None && aio_from_dict(aio, &A) != 0) return NULL;
     if (sampler_running()) {
         PyErr_SetString(PyExc_RuntimeError,
                         "strobe: the profiler is already running in this process (call strobe.stop() first)");
@@ -89,6 +224,7 @@ static PyObject *py_start(PyObject *self, PyObject *args, PyObject *kw)
     cfg.output = output;
     cfg.summary = summary;
     cfg.handle_sigterm = handle_sigterm;
+    cfg.aio = A.enabled ? &A : NULL;
     if (cfg.mode < 0) {
         PyErr_Format(PyExc_ValueError, "strobe: unknown mode '%s' (choose wall or cpu)", mode);
         return NULL;
@@ -229,11 +365,13 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
     if (!g_sampler) Py_RETURN_NONE;
     sampler_stats st;
     sampler_get_stats(g_sampler, &st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
                          st.samples, "threads", st.threads_seen, "missed_ticks", st.missed_ticks,
                          "stack_errors", st.stack_errors, "reads", st.reads, "read_failures",
                          st.read_failures, "code_hits", st.code_hits, "code_misses", st.code_misses,
-                         "code_invalidations", st.code_invalidations, "elapsed", st.elapsed_s,
+                         "code_invalidations", st.code_invalidations, "tasks_seen", st.tasks_seen,
+                         "torn_thread_passes", st.torn_threads, "chains_torn", st.chains_torn,
+                         "cycle_samples", st.cycles_seen, "elapsed", st.elapsed_s,
                          "rate", st.rate_achieved, "running", st.running, "finished",
                          st.finished);
 }
@@ -321,6 +459,10 @@ static PyObject *py_qualify(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
+    { "find_offset", py_find_offset, METH_VARARGS, "find_offset(obj, target, size) -> offset or -1" },
+    { "find_int_offset", py_find_int_offset, METH_VARARGS, "find_int_offset(objs, values, size)" },
+    { "set_aio", py_set_aio, METH_O, "set_aio(facts): turn on asyncio task stacks" },
+    { "add_task_type", py_add_task_type, METH_O, "add_task_type(type): a Task subclass" },
     { "unqualified", py_unqualified, METH_NOARGS, "Codes known only by co_name (3.8-3.10)." },
     { "qualify", py_qualify, METH_VARARGS, "qualify(list of (code, qualname, name, file, line))" },
     { "start", (PyCFunction)(void (*)(void))py_start, METH_VARARGS | METH_KEYWORDS,

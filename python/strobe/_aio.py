@@ -1,0 +1,243 @@
+"""asyncio facts the engine needs and no header has.
+
+The C Task and Future structs are private to CPython's _asynciomodule.c and
+change from version to version.  Instead of hard-coding them, strobe
+measures them on live objects when the profiler starts: it makes a Task on a
+stand-in loop, steps it by hand until it awaits a Future, and finds where
+the loop, the coroutine, the awaited future and the name sit inside the task
+(each must appear at exactly one offset).  The engine then reads tasks with
+those offsets.  No event loop runs and nothing is left behind: the probe
+task is finished and dropped before start() returns.
+
+probe() returns a dict for _strobe.start(aio=...), or a string saying why
+task stacks are not available (then strobe profiles threads only).
+"""
+import sys
+import weakref
+
+_cached = None
+
+
+class _StandInLoop(object):
+    """Just enough of a loop for Task() and one manual step."""
+
+    def __init__(self):
+        self.calls = []
+
+    def get_debug(self):
+        return False
+
+    def call_soon(self, callback, *args, **kwargs):
+        self.calls.append((callback, args))
+
+    def is_running(self):
+        return False
+
+
+def _probe():
+    import asyncio
+    from asyncio import tasks as _tasks
+    from asyncio import base_events
+    from . import _strobe
+
+    try:
+        import _asyncio
+    except ImportError:
+        return "the C accelerator _asyncio is not available"
+    if asyncio.Task is not _asyncio.Task or asyncio.Future is not _asyncio.Future:
+        return "asyncio.Task is not the C task (_asyncio.Task)"
+
+    loop = _StandInLoop()
+    fut = _asyncio.Future(loop=loop)
+    probe_name = "strobe-probe-%d" % id(loop)
+
+    async def _strobe_probe():
+        await fut
+
+    coro = _strobe_probe()
+    task = _asyncio.Task(coro, loop=loop, name=probe_name)
+    try:
+        task._log_destroy_pending = False
+        if not loop.calls:
+            return "could not step a probe task"
+        callback, args = loop.calls.pop(0)
+        callback(*args)   # one step: the coroutine now awaits fut
+        if task._fut_waiter is not fut:
+            return "a probe task did not wait where expected"
+        size = type(task).__basicsize__
+        name_obj = task.get_name()
+        off = {
+            "fut_loop": _strobe.find_offset(task, loop, size),
+            "task_coro": _strobe.find_offset(task, coro, size),
+            "task_fut_waiter": _strobe.find_offset(task, fut, size),
+            "task_name": _strobe.find_offset(task, name_obj, size),
+        }
+        # the state: pending, finished and cancelled futures differ there
+        done = _asyncio.Future(loop=loop)
+        done.set_result(None)
+        cancelled = _asyncio.Future(loop=loop)
+        cancelled.cancel()
+        pending = _asyncio.Future(loop=loop)
+        off["fut_state"] = _strobe.find_int_offset(
+            [pending, done, cancelled], [0, 2, 1], type(fut).__basicsize__)
+        it = fut.__await__()
+        off["futiter_future"] = _strobe.find_offset(it, fut, type(it).__basicsize__)
+        futureiter_type = type(it)
+        del it
+
+        async def _agen():
+            yield 1
+        ag = _agen()
+        asend = ag.asend(None)
+        athrow = ag.athrow(GeneratorExit)
+        off["asend_gen"] = _strobe.find_offset(asend, ag, type(asend).__basicsize__)
+        off["athrow_gen"] = _strobe.find_offset(athrow, ag, type(athrow).__basicsize__)
+        asend_type, athrow_type = type(asend), type(athrow)
+        asend.close()
+        athrow.close()
+        del asend, athrow
+        ag.aclose().close()
+
+        async def _plain():
+            pass
+        c2 = _plain()
+        w = c2.__await__()
+        off["cw_coro"] = _strobe.find_offset(w, c2, type(w).__basicsize__)
+        corowrapper_type = type(w)
+        del w
+        c2.close()
+    finally:
+        if not task.done():
+            task.cancel()
+            # deliver the cancellation so the coroutine ends normally
+            while loop.calls:
+                callback, args = loop.calls.pop(0)
+                try:
+                    callback(*args)
+                except BaseException:
+                    pass
+        coro.close()
+
+    bad = [k for k, v in off.items() if v < 0]
+    if bad:
+        return "could not locate %s in this interpreter's task objects" % ", ".join(sorted(bad))
+
+    regs_weak, regs_strong = [], []
+    if hasattr(_tasks, "_scheduled_tasks"):           # 3.12+
+        regs_weak.append(_tasks._scheduled_tasks)
+        regs_strong.append(_tasks._eager_tasks)
+    else:
+        regs_weak.append(_tasks._all_tasks)
+    for ws in regs_weak:
+        if not isinstance(ws, weakref.WeakSet):
+            return "asyncio's task registry is not a WeakSet"
+    step_codes = [base_events.BaseEventLoop._run_once.__code__]
+    return dict(
+        off,
+        task_size=type(task).__basicsize__,
+        fut_state_pending=0,
+        task_types=[id(asyncio.Task)],
+        futureiter_type=id(futureiter_type),
+        asend_type=id(asend_type),
+        athrow_type=id(athrow_type),
+        corowrapper_type=id(corowrapper_type),
+        weakref_type=id(weakref.ref),
+        reg_weak=[id(ws.data) for ws in regs_weak],
+        reg_strong=[id(s) for s in regs_strong],
+        step_codes=[id(c) for c in step_codes],
+        # keep what the addresses above point to alive
+        _keep=(futureiter_type, asend_type, athrow_type, corowrapper_type, regs_weak,
+               regs_strong, step_codes),
+    )
+
+
+def probe():
+    """The asyncio facts for the engine (cached), or a reason string."""
+    global _cached
+    if _cached is None:
+        try:
+            _cached = _probe()
+        except Exception as e:   # never let the probe break the program
+            _cached = "asyncio probe failed: %s: %s" % (type(e).__name__, e)
+    return _cached
+
+
+class _ImportWatch(object):
+    """A meta-path finder that does not find anything itself: when asyncio
+    is imported, it lets the real finder find it and runs `then` once the
+    package has executed.  It removes itself (and its wrapper) after."""
+
+    def __init__(self, then):
+        self.then = then
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "asyncio":
+            return None
+        spec = None
+        for finder in list(sys.meta_path):
+            if finder is self:
+                continue
+            find = getattr(finder, "find_spec", None)
+            if find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                break
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        orig = loader.exec_module
+        watch = self
+
+        def exec_module(module):
+            try:
+                orig(module)
+            finally:
+                try:
+                    del loader.exec_module
+                except AttributeError:
+                    pass
+                watch.remove()
+            watch.then()
+
+        loader.exec_module = exec_module
+        return spec
+
+    def remove(self):
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+
+
+_watch = None
+reason = None   # why task stacks are off, when they are
+
+
+def attach(ext):
+    """Give the running profiler the asyncio facts now if asyncio is loaded,
+    else as soon as the program imports it."""
+    global _watch
+
+    def enable():
+        global reason
+        facts = probe()
+        if isinstance(facts, dict):
+            ext.set_aio(facts)
+            reason = None
+        else:
+            reason = facts
+
+    detach()
+    if "asyncio.base_events" in sys.modules and "asyncio.tasks" in sys.modules:
+        enable()
+    else:
+        _watch = _ImportWatch(enable)
+        sys.meta_path.insert(0, _watch)
+
+
+def detach():
+    global _watch
+    if _watch is not None:
+        _watch.remove()
+        _watch = None

@@ -1,0 +1,269 @@
+/* aio.c — see aio.h.
+ *
+ * What a suspended coroutine awaits ("yield from" target), version by
+ * version, as CPython's own _PyGen_yf decides it:
+ *  - 3.8/3.9: the frame is suspended (f_stacktop set) and the instruction
+ *    after f_lasti is YIELD_FROM: the target is the top of the value stack,
+ *    f_stacktop[-1].
+ *  - 3.10: the same test at code unit f_lasti + 1; the top of the stack is
+ *    f_valuestack[f_stackdepth - 1].
+ *  - 3.11/3.12: the code unit after prev_instr is RESUME (or, 3.12,
+ *    INSTRUMENTED_RESUME) with an argument of 2 or more (resumed after a
+ *    yield from / await): the target is localsplus[stacktop - 1].
+ *  - 3.13: the generator's state is FRAME_SUSPENDED_YIELD_FROM.
+ * The target is then a coroutine or generator (followed into its own
+ * frame), an async generator's asend/athrow awaitable or a coroutine
+ * wrapper (followed into the generator they drive), or the iterator of a
+ * C Future's __await__ (the end: the future is what the task waits for).
+ */
+#include "aio.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyobj.h"
+
+#define GEN_BUF 512
+#define TASK_BUF 512
+#define MAX_REG_ENTRIES (1u << 22)
+
+int aio_is_task_type(const strobe_aio *A, uint64_t type)
+{
+    for (int i = 0; i < A->ntask_types; i++)
+        if (A->task_types[i] == type) return 1;
+    return 0;
+}
+
+/* Read a set's table: returns the entry count (mask + 1) and a malloc'd copy. */
+static int64_t read_set(mem_target *m, const strobe_layout *L, uint64_t set, uint8_t **table)
+{
+    uint8_t hdr[128];
+    int32_t need = L->set_table + 8;
+    if (L->set_mask + 8 > need) need = L->set_mask + 8;
+    *table = NULL;
+    if (need > (int32_t)sizeof hdr || mem_read(m, set, (size_t)need, hdr) != 0) return -1;
+    int64_t mask = (int64_t)mem_u64(hdr, L->set_mask);
+    uint64_t tab = mem_u64(hdr, L->set_table);
+    if (mask < 0 || (uint64_t)mask + 1 > MAX_REG_ENTRIES || ((uint64_t)mask & ((uint64_t)mask + 1)) || !tab)
+        return -1;
+    size_t bytes = (size_t)(mask + 1) * (size_t)L->setentry_size;
+    uint8_t *buf = malloc(bytes);
+    if (!buf) return -1;
+    if (mem_read(m, tab, bytes, buf) != 0) {
+        free(buf);
+        return -1;
+    }
+    *table = buf;
+    return mask + 1;
+}
+
+static int read_task(mem_target *m, const strobe_layout *L, const strobe_aio *A, uint64_t addr,
+                     aio_task *t)
+{
+    uint8_t buf[TASK_BUF];
+    if (A->task_size > TASK_BUF || mem_read(m, addr, (size_t)A->task_size, buf) != 0) return -1;
+    if (!mem_refcnt_live(buf, L->ob_refcnt)) return -1;
+    t->type = mem_u64(buf, L->ob_type);
+    if (!aio_is_task_type(A, t->type)) return -1;
+    if (mem_i32(buf, A->fut_state) != A->fut_state_pending) return 1;   /* done */
+    t->addr = addr;
+    t->loop = mem_u64(buf, A->fut_loop);
+    t->coro = mem_u64(buf, A->task_coro);
+    t->waiter = mem_u64(buf, A->task_fut_waiter);
+    t->name = mem_u64(buf, A->task_name);
+    return 0;
+}
+
+int aio_read_tasks(mem_target *m, const strobe_layout *L, const strobe_aio *A,
+                   aio_task *out, int max, uint64_t *seen)
+{
+    int n = 0;
+    for (int weak = 1; weak >= 0; weak--) {
+        int nreg = weak ? A->nreg_weak : A->nreg_strong;
+        for (int r = 0; r < nreg; r++) {
+            uint8_t *table;
+            int64_t size = read_set(m, L, weak ? A->reg_weak[r] : A->reg_strong[r], &table);
+            if (size < 0) return -1;
+            for (int64_t i = 0; i < size && n < max; i++) {
+                uint64_t key = mem_u64(table, (int32_t)(i * L->setentry_size));
+                if (!key) continue;
+                (*seen)++;
+                uint64_t task = key;
+                if (weak) {
+                    uint8_t wr[64];
+                    if (L->wr_object + 8 > (int32_t)sizeof wr ||
+                        mem_read(m, key, (size_t)L->wr_object + 8, wr) != 0 ||
+                        mem_u64(wr, L->ob_type) != A->weakref_type)
+                        continue;   /* the set's dummy, or torn */
+                    task = mem_u64(wr, L->wr_object);
+                    if (!task || task == L->none_addr) continue;   /* dead */
+                }
+                if (read_task(m, L, A, task, &out[n]) == 0) n++;
+            }
+            free(table);
+        }
+    }
+    return n;
+}
+
+static int gen_type_ok(const strobe_layout *L, uint64_t type)
+{
+    return type == L->coro_type || type == L->gen_type || type == L->asyncgen_type;
+}
+
+/* 3.8–3.10: PyFrameObject-based generators. */
+static int read_gen_pyframe(mem_target *m, const strobe_layout *L, uint64_t gen,
+                            const uint8_t *gbuf, aio_gen *out)
+{
+    uint8_t f[256];
+    uint64_t frame = mem_u64(gbuf, L->gen_frame);
+    out->frame = frame;
+    if (!frame) {
+        out->state = GEN_DONE;
+        return 0;
+    }
+    if (L->f_size > (int32_t)sizeof f || mem_read(m, frame, (size_t)L->f_size, f) != 0) return -1;
+    if (mem_u64(f, L->ob_type) != L->frame_type || !mem_refcnt_live(f, L->ob_refcnt)) return -1;
+    if (mem_u64(f, L->f_gen) != gen) return -1;
+    int32_t lasti = mem_i32(f, L->f_lasti);
+    int64_t addr = lasti < 0 ? -1 : (L->lasti_is_units ? 2 * (int64_t)lasti : lasti);
+    out->raw.code = mem_u64(f, L->f_code);
+    out->raw.addr = addr;
+    uint64_t tos_at = 0;
+    if (L->f_state >= 0) {   /* 3.10 */
+        int st = (signed char)f[L->f_state];
+        if (st == L->fs_executing) out->state = GEN_EXECUTING;
+        else if (st == L->fs_created) out->state = GEN_CREATED;
+        else if (st == L->fs_suspended) out->state = GEN_SUSPENDED;
+        else out->state = GEN_DONE;
+        int32_t depth = mem_i32(f, L->f_stackdepth);
+        if (out->state == GEN_SUSPENDED && depth > 0)
+            tos_at = mem_u64(f, L->f_valuestack) + 8 * (uint64_t)(depth - 1);
+    } else {                 /* 3.8/3.9 */
+        uint64_t top = mem_u64(f, L->f_stacktop);
+        if (gbuf[L->gen_running]) out->state = GEN_EXECUTING;
+        else if (lasti < 0) out->state = GEN_CREATED;
+        else if (top) out->state = GEN_SUSPENDED;
+        else return -1;
+        if (out->state == GEN_SUSPENDED) tos_at = top - 8;
+    }
+    if (out->state != GEN_SUSPENDED || !tos_at || addr < 0) return 0;
+    /* suspended in YIELD_FROM? (the instruction after the last one) */
+    uint64_t co_code;
+    uint8_t op;
+    if (mem_read(m, out->raw.code + (uint64_t)L->co_code, 8, &co_code) != 0) return -1;
+    if (mem_read(m, co_code + (uint64_t)L->bytes_data + (uint64_t)addr + 2, 1, &op) != 0) return -1;
+    if (op == L->op_yield_from && mem_read(m, tos_at, 8, &out->awaiting) != 0) return -1;
+    return 0;
+}
+
+/* 3.11+: the frame is embedded in the generator. */
+static int read_gen_iframe(mem_target *m, const strobe_layout *L, uint64_t gen,
+                           const uint8_t *gbuf, aio_gen *out)
+{
+    int st = (int8_t)gbuf[L->gen_frame_state];
+    const uint8_t *fr = gbuf + L->gen_iframe;
+    out->frame = gen + (uint64_t)L->gen_iframe;
+    out->raw.code = mem_u64(fr, L->if_code);
+    uint64_t instr = mem_u64(fr, L->if_instr);
+    out->raw.addr = (int64_t)(instr - (out->raw.code + (uint64_t)L->co_code_adaptive));
+    if (st == L->fs_executing) out->state = GEN_EXECUTING;
+    else if (st == L->fs_created) out->state = GEN_CREATED;
+    else if (st == L->fs_suspended || st == L->fs_suspended_yf) out->state = GEN_SUSPENDED;
+    else out->state = GEN_DONE;
+    if (out->state == GEN_CREATED) out->raw.addr = -1;
+    if (out->state != GEN_SUSPENDED) return 0;
+    int at_await;
+    if (L->op_resume < 0) {   /* 3.13+: the state says it */
+        at_await = st == L->fs_suspended_yf;
+    } else {
+        uint8_t unit[2];
+        if (mem_read(m, instr + 2, 2, unit) != 0) return -1;
+        at_await = (unit[0] == L->op_resume || unit[0] == L->op_instrumented_resume) && unit[1] >= 2;
+    }
+    if (!at_await) return 0;
+    int32_t top = mem_i32(fr, L->if_stacktop);
+    if (top < 1 || top > (1 << 20)) return -1;
+    return mem_read(m, out->frame + (uint64_t)L->if_localsplus + 8 * (uint64_t)(top - 1), 8,
+                    &out->awaiting);
+}
+
+int aio_read_gen(mem_target *m, const strobe_layout *L, uint64_t gen, aio_gen *out)
+{
+    uint8_t buf[GEN_BUF];
+    memset(out, 0, sizeof *out);
+    out->raw.loc = UNWIND_UNRESOLVED;
+    out->raw.gen = gen;
+    if (!gen || L->gen_size > GEN_BUF || mem_read(m, gen, (size_t)L->gen_size, buf) != 0) return -1;
+    if (!gen_type_ok(L, mem_u64(buf, L->ob_type)) || !mem_refcnt_live(buf, L->ob_refcnt)) return -1;
+    if (L->gen_iframe >= 0) return read_gen_iframe(m, L, gen, buf, out);
+    return read_gen_pyframe(m, L, gen, buf, out);
+}
+
+typedef struct {
+    uint64_t tortoise, power, lam;
+} brent;
+
+static int brent_step(brent *b, uint64_t p)
+{
+    if (p == b->tortoise) return 1;
+    if (++b->lam == b->power) {
+        b->tortoise = p;
+        b->power <<= 1;
+        b->lam = 0;
+    }
+    return 0;
+}
+
+int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, uint64_t coro,
+                   raw_frame *out, int max, int *n, uint64_t *omitted, uint64_t *leaf_future)
+{
+    brent b = { 0, 1, 0 };
+    uint64_t g = coro;
+    *n = 0;
+    *omitted = 0;
+    *leaf_future = 0;
+    for (int depth = 0; depth < AIO_MAX_CHAIN; depth++) {
+        aio_gen gi;
+        if (brent_step(&b, g) || aio_read_gen(m, L, g, &gi) != 0) return CHAIN_TORN;
+        if (depth == 0 && gi.state == GEN_EXECUTING) return CHAIN_RUNNING;
+        if (gi.state == GEN_CREATED && depth == 0) {
+            if (max > 0) out[(*n)++] = gi.raw;
+            return CHAIN_NOT_STARTED;
+        }
+        if (gi.state != GEN_SUSPENDED) return CHAIN_TORN;
+        if (*n < max) out[(*n)++] = gi.raw;
+        else (*omitted)++;
+        uint64_t obj = gi.awaiting;
+        if (!obj) return CHAIN_SUSPENDED;
+        uint64_t type = pyobj_type(m, L, obj);
+        uint64_t next = 0;
+        int32_t off = -1;
+        if (gen_type_ok(L, type)) {
+            g = obj;
+            continue;
+        }
+        if (type == A->futureiter_type && A->futiter_future >= 0) {
+            if (mem_read(m, obj + (uint64_t)A->futiter_future, 8, leaf_future) != 0) return CHAIN_TORN;
+            return CHAIN_SUSPENDED;
+        }
+        if (type == A->asend_type) off = A->asend_gen;
+        else if (type == A->athrow_type) off = A->athrow_gen;
+        else if (type == A->corowrapper_type) off = A->cw_coro;
+        if (off < 0) return CHAIN_SUSPENDED;   /* some other awaitable: its frames end here */
+        if (mem_read(m, obj + (uint64_t)off, 8, &next) != 0 || !next) return CHAIN_TORN;
+        g = next;
+    }
+    return CHAIN_TORN;
+}
+
+int aio_task_name(mem_target *m, const strobe_layout *L, uint64_t name, char *out, size_t cap)
+{
+    uint64_t type = pyobj_type(m, L, name);
+    if (type == L->unicode_type) return pyobj_read_str(m, L, name, out, cap);
+    uint64_t v;
+    if (type == L->long_type && pyobj_read_small_int(m, L, name, &v) == 0)
+        return snprintf(out, cap, "Task-%llu", (unsigned long long)v);
+    return -1;
+}

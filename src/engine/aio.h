@@ -1,0 +1,96 @@
+/* aio.h — reading asyncio's state from interpreter memory: the task
+ * registries, task objects, and the chain of coroutines a suspended task is
+ * parked in.  Like unwind.c it never takes the GIL and every walk is bounded
+ * and cycle-checked.
+ *
+ * Facts that live in no header (the C Task/Future structs are private to
+ * Modules/_asynciomodule.c) are measured at start by the module on live
+ * objects (python/strobe/_aio.py) and handed over in struct strobe_aio.
+ */
+#ifndef STROBE_AIO_H
+#define STROBE_AIO_H
+
+#include <stdint.h>
+#include "layout.h"
+#include "mem.h"
+#include "unwind.h"
+
+#define AIO_MAX_TASK_TYPES 16
+#define AIO_MAX_STEP_CODES 4
+#define AIO_MAX_CHAIN 1024      /* coroutines followed down one task's await chain */
+
+typedef struct strobe_aio {
+    int enabled;
+    /* types (addresses of the type objects) */
+    uint64_t task_types[AIO_MAX_TASK_TYPES];   /* asyncio.Task and subclasses seen */
+    int ntask_types;
+    uint64_t futureiter_type;  /* what Future.__await__ returns */
+    uint64_t asend_type, athrow_type;   /* async generator awaitables */
+    uint64_t corowrapper_type; /* coroutine.__await__() */
+    uint64_t weakref_type;     /* weakref.ref */
+    /* offsets in C Future/Task objects */
+    int32_t fut_loop, fut_state, task_coro, task_fut_waiter, task_name, task_size;
+    int32_t fut_state_pending;
+    int32_t futiter_future, asend_gen, athrow_gen, cw_coro;
+    /* registries: sets whose entries are weak references to tasks, and sets
+     * of tasks held strongly (3.12+ eager tasks while they run eagerly) */
+    uint64_t reg_weak[2], reg_strong[2];
+    int nreg_weak, nreg_strong;
+    /* code objects of the loop's step (BaseEventLoop._run_once...): a
+     * thread stack is cut there for the tasks of its loop, and the frame's
+     * first local is the loop */
+    uint64_t step_codes[AIO_MAX_STEP_CODES];
+    int nstep_codes;
+} strobe_aio;
+
+typedef struct {
+    uint64_t addr;        /* the Task object */
+    uint64_t type;
+    uint64_t loop;
+    uint64_t coro;
+    uint64_t waiter;      /* fut_waiter: the future it awaits, or 0 */
+    uint64_t name;        /* str (or, 3.12+, an int n meaning "Task-n") */
+} aio_task;
+
+/* Every pending task of the registries, at most max.  *seen counts every
+ * registry entry looked at (done tasks, dead references included).
+ * Returns the count, or -1 when a registry itself cannot be read. */
+int aio_read_tasks(mem_target *m, const strobe_layout *L, const strobe_aio *A,
+                   aio_task *out, int max, uint64_t *seen);
+
+enum gen_state { GEN_CREATED = 1, GEN_SUSPENDED = 2, GEN_EXECUTING = 3, GEN_DONE = 4 };
+
+typedef struct {
+    int state;            /* enum gen_state */
+    uint64_t frame;       /* its frame (PyFrameObject *, or the embedded frame) */
+    raw_frame raw;        /* the frame as unwind_resolve() takes it */
+    uint64_t awaiting;    /* the object it is suspended awaiting (yield from), or 0 */
+} aio_gen;
+
+/* Read one generator, coroutine or async generator. 0 or -1. */
+int aio_read_gen(mem_target *m, const strobe_layout *L, uint64_t gen, aio_gen *out);
+
+enum chain_status {
+    CHAIN_SUSPENDED = 0,  /* frames of a parked task */
+    CHAIN_RUNNING = 1,    /* the task's coroutine is executing (its frames are
+                             on a thread's stack) */
+    CHAIN_NOT_STARTED = 2,/* created, not stepped yet: its one frame is its first line */
+    CHAIN_TORN = -1,      /* memory changed under the walk (or a cycle) */
+};
+
+/* The frames of the coroutine chain from `coro` down to the innermost
+ * awaited coroutine, outermost first, into out (at most max; more are
+ * counted in *omitted).  *leaf_future is the future the innermost
+ * coroutine awaits through Future.__await__ (0 when none).  Returns an
+ * enum chain_status and sets *n. */
+int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, uint64_t coro,
+                   raw_frame *out, int max, int *n, uint64_t *omitted, uint64_t *leaf_future);
+
+/* The task's name as text ("Task-7" for a lazily named task). -1 when the
+ * name object is neither a str nor a small int. */
+int aio_task_name(mem_target *m, const strobe_layout *L, uint64_t name, char *out, size_t cap);
+
+/* Is `type` one of the task types? */
+int aio_is_task_type(const strobe_aio *A, uint64_t type);
+
+#endif

@@ -1,0 +1,138 @@
+/* sampler_impl.h — the sampler's private state, shared by sampler.c (the
+ * thread, the schedule, threads and labels) and tasks.c (asyncio task
+ * stacks).  Not part of the engine's interface. */
+#ifndef STROBE_SAMPLER_IMPL_H
+#define STROBE_SAMPLER_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "aio.h"
+#include "codecache.h"
+#include "mem.h"
+#include "profile.h"
+#include "sampler.h"
+#include "unwind.h"
+
+enum { V_COUNT, V_WALL, V_CPU, NVALUES };
+
+/* Pages of the target kept per pass (4 KiB each; see mem_cache_enable). */
+#define SAMPLER_CACHE_PAGES 1024
+
+typedef struct {
+    uint64_t key;            /* native tid, or pthread ident | 1<<63 when unknown */
+    uint64_t thread_id;
+    int64_t native_id;
+    int64_t last_wall, last_cpu;
+    uint64_t names_version;  /* labels below computed at this version */
+    uint32_t labels;
+} thread_entry;
+
+typedef struct {
+    int64_t tid;
+    char *name;
+} name_entry;
+
+/* One thread in the current pass. */
+typedef struct {
+    thread_entry *te;        /* its entry in the new thread table */
+    size_t raw_start, raw_n; /* its frames in sampler.raw, innermost first */
+    int truncated;           /* the walk bound cut its stack */
+    int ok;                  /* the stack was read */
+    int64_t wall, cpu;       /* deltas of this pass */
+    uint64_t loop;           /* the event loop it runs (0: none seen) */
+    int step_idx;            /* index of the innermost loop-step frame, or -1 */
+    int base_idx;            /* its frames from base_idx outwards stand under tasks */
+    int covered;             /* its stack went out as its running task's */
+    int torn;                /* stack and tasks disagreed: no task stacks from it */
+} tick_thread;
+
+typedef struct task_info task_info;
+
+/* Persistent and per-pass state of the asyncio pass (tasks.c). */
+typedef struct {
+    aio_task *t;             /* this pass's pending tasks */
+    size_t n, cap;
+    uint32_t *by_addr, *by_coro;   /* open addressing: index + 1, 0 = empty */
+    size_t map_cap;
+    /* per task, this pass */
+    int32_t *parent, *thread, *seg_lo, *seg_hi, *path;
+    uint8_t *flags;
+    size_t *fr_start;        /* frames of a suspended task in `frames`, leaf first */
+    uint32_t *fr_n;
+    uint64_t *fr_omitted;
+    raw_vec frames;
+    /* loops seen running on a thread, remembered for loops whose step has
+     * no Python frame (uvloop) */
+    struct { uint64_t loop, key, tick; } loops[64];
+    int nloops;
+    /* marker locations and label sets, by task address (validated) */
+    task_info *info;
+    size_t info_cap, info_used;
+    uint64_t tasks_seen, chains_torn, no_loop, cycles_seen;
+    char cycle_report[512];
+} taskpass;
+
+struct sampler {
+    sampler_config cfg;
+    char *output;
+    strobe_layout L;
+    uint64_t interp;
+
+    mem_target mem;
+    profile prof;
+    codecache cc;
+    unwinder uw;
+
+    pthread_mutex_t lock;
+    pthread_t thread;
+    int thread_started;
+    int evfd;
+    atomic_int stop_req;
+    atomic_int running;
+    atomic_int finished;
+    int finish_status;
+    char finish_err[256];
+
+    /* thread table, sorted by key; swapped with scratch each tick */
+    thread_entry *te, *te_next;
+    size_t nte, te_cap;
+    unwind_thread *snap;
+    tick_thread *tt;              /* per pass, parallel to the threads read */
+    raw_vec raw;                  /* every thread's frames, this pass */
+    uint32_t *stackbuf;           /* a stack being assembled (max_depth + 1) */
+
+    /* asyncio (tasks.c) */
+    strobe_aio aio;
+    taskpass tp;
+
+    pthread_mutex_t names_lock;
+    name_entry *names;
+    size_t nnames, names_cap;
+    atomic_uint_fast64_t names_version;
+
+    uint64_t *inflight_code;      /* codes handed out by take_unqualified */
+    uint32_t *inflight_fid;
+    size_t ninflight;
+
+    int32_t tid_cand[16];
+    int ntid_cand;
+
+    int64_t start_mono, start_real, last_tick, end_mono;
+    uint64_t ticks, samples, threads_seen, missed;
+    uint64_t torn_threads;        /* thread passes skipped: stack and tasks disagreed */
+    uint32_t k_thread_id, k_native_id, k_thread_name, k_task_name, k_task_id;
+};
+
+int sampler_thread_labels(sampler *s, thread_entry *t, uint64_t version);
+/* Add one stack (location ids, leaf first, n of them, then an element for
+ * `omitted` frames left out, "N+" when `truncated`) with these values. */
+int sampler_emit(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, int truncated,
+                 uint32_t labels, const int64_t *values);
+
+/* tasks.c */
+void tasks_pass(sampler *s, size_t nthreads, uint64_t names_version);
+void tasks_free(taskpass *tp);
+
+#endif

@@ -1,0 +1,570 @@
+/* tasks.c — asyncio task stacks, one pass per tick (see
+ * docs/ARCHITECTURE.md, "asyncio").
+ *
+ * Inputs: every thread's frames (read first, by sampler.c) and every
+ * pending task of the registries (read here, after).
+ *
+ *  1. Running tasks come from the thread stacks: a frame owned by a
+ *     coroutine that is some task's coroutine starts that task's segment.
+ *     The frames from there to the next such frame (or the leaf) are the
+ *     task's; nested segments (3.12+ eager tasks starting inside another
+ *     task's step) make the outer task the parent.  A loop-step frame
+ *     (BaseEventLoop._run_once) gives the thread's loop (its `self`) and the
+ *     base every task of that loop stands on: the thread's frames from the
+ *     root up to that step.
+ *  2. A task whose coroutine is executing but is on no thread's stack means
+ *     the stacks and the tasks were read at different instants: the tasks of
+ *     that loop's thread are skipped this pass and counted, never guessed.
+ *  3. Suspended tasks: the coroutine chain (aio_read_chain), read once.
+ *  4. Links: physical nesting, then "A awaits B" (A's fut_waiter is B).
+ *  5. Cycles (real deadlocks, or torn reads) are found by colouring the
+ *     parent graph: O(tasks), no allocation per task.
+ *  6. Every leaf task (and the running task, and every task on a cycle)
+ *     gives one stack: its frames, its marker, its parent's frames and
+ *     marker..., then the base of the thread running the root's loop.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "pyobj.h"
+#include "sampler_impl.h"
+
+#define TASKS_MAX (1u << 20)
+#define NAME_SNAP 224
+
+enum {
+    TF_RUNNING = 1,     /* its coroutine is on a thread's stack */
+    TF_INNERMOST = 2,   /* ... and it is the innermost: it has the CPU */
+    TF_HAS_CHILD = 4,
+    TF_CYCLE = 8,
+    TF_BAD = 16,        /* torn: no stack from or through it this pass */
+    TF_VISITING = 32,
+    TF_DONE = 64,
+};
+
+struct task_info {
+    uint64_t addr;          /* 0 = empty */
+    uint32_t snap_len;
+    uint8_t snap[NAME_SNAP];/* the name object's header and characters */
+    uint32_t thread_labels; /* the thread label set the labels below extend */
+    uint32_t marker;        /* location of "task:NAME" */
+    uint32_t labels;
+    uint64_t tick;
+};
+
+void tasks_free(taskpass *tp)
+{
+    free(tp->t);
+    free(tp->by_addr);
+    free(tp->by_coro);
+    free(tp->parent);
+    free(tp->thread);
+    free(tp->seg_lo);
+    free(tp->seg_hi);
+    free(tp->path);
+    free(tp->flags);
+    free(tp->fr_start);
+    free(tp->fr_n);
+    free(tp->fr_omitted);
+    raw_vec_free(&tp->frames);
+    free(tp->info);
+    memset(tp, 0, sizeof *tp);
+}
+
+static int grow(taskpass *tp, size_t cap)
+{
+#define GROW(field)                                          \
+    do {                                                     \
+        void *p_ = realloc(tp->field, cap * sizeof *tp->field); \
+        if (!p_) return -1;                                  \
+        tp->field = p_;                                      \
+    } while (0)
+    GROW(t);
+    GROW(parent);
+    GROW(thread);
+    GROW(seg_lo);
+    GROW(seg_hi);
+    GROW(path);
+    GROW(flags);
+    GROW(fr_start);
+    GROW(fr_n);
+    GROW(fr_omitted);
+#undef GROW
+    size_t mc = 16;
+    while (mc < 2 * cap) mc <<= 1;
+    uint32_t *a = calloc(mc, sizeof *a), *b = calloc(mc, sizeof *b);
+    if (!a || !b) { free(a); free(b); return -1; }
+    free(tp->by_addr);
+    free(tp->by_coro);
+    tp->by_addr = a;
+    tp->by_coro = b;
+    tp->map_cap = mc;
+    tp->cap = cap;
+    return 0;
+}
+
+static void map_put(uint32_t *map, size_t cap, uint64_t key, uint32_t idx)
+{
+    size_t i = strobe_mix64(key) & (cap - 1);
+    while (map[i]) i = (i + 1) & (cap - 1);
+    map[i] = idx + 1;
+}
+
+static int32_t find_addr(const taskpass *tp, uint64_t addr)
+{
+    if (!addr) return -1;
+    for (size_t i = strobe_mix64(addr) & (tp->map_cap - 1); tp->by_addr[i]; i = (i + 1) & (tp->map_cap - 1))
+        if (tp->t[tp->by_addr[i] - 1].addr == addr) return (int32_t)(tp->by_addr[i] - 1);
+    return -1;
+}
+
+static int32_t find_coro(const taskpass *tp, uint64_t coro)
+{
+    if (!coro) return -1;
+    for (size_t i = strobe_mix64(coro) & (tp->map_cap - 1); tp->by_coro[i]; i = (i + 1) & (tp->map_cap - 1))
+        if (tp->t[tp->by_coro[i] - 1].coro == coro) return (int32_t)(tp->by_coro[i] - 1);
+    return -1;
+}
+
+/* Read the registries; dedupe (a 3.12 eager task can be in two sets). */
+static int read_tasks(sampler *s)
+{
+    taskpass *tp = &s->tp;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!tp->cap && grow(tp, 256) != 0) return -1;
+        uint64_t seen = 0;
+        int n = aio_read_tasks(&s->mem, &s->L, &s->aio, tp->t, (int)tp->cap, &seen);
+        if (n < 0) return -1;
+        if (seen > tp->cap && tp->cap < TASKS_MAX) {
+            size_t want = tp->cap;
+            while (want < seen && want < TASKS_MAX) want *= 2;
+            if (grow(tp, want) != 0) return -1;
+            continue;
+        }
+        memset(tp->by_addr, 0, tp->map_cap * sizeof *tp->by_addr);
+        memset(tp->by_coro, 0, tp->map_cap * sizeof *tp->by_coro);
+        size_t k = 0;
+        for (int i = 0; i < n; i++) {
+            if (find_addr(tp, tp->t[i].addr) >= 0) continue;
+            tp->t[k] = tp->t[i];
+            map_put(tp->by_addr, tp->map_cap, tp->t[k].addr, (uint32_t)k);
+            if (find_coro(tp, tp->t[k].coro) < 0) map_put(tp->by_coro, tp->map_cap, tp->t[k].coro, (uint32_t)k);
+            k++;
+        }
+        tp->n = k;
+        tp->tasks_seen += k;
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- loops and threads ---------------------------------------------------- */
+
+static void remember_loop(taskpass *tp, uint64_t loop, uint64_t key, uint64_t tick)
+{
+    int free_slot = -1, oldest = 0;
+    for (int i = 0; i < tp->nloops; i++) {
+        if (tp->loops[i].loop == loop) {
+            tp->loops[i].key = key;
+            tp->loops[i].tick = tick;
+            return;
+        }
+        if (tp->loops[i].tick < tp->loops[oldest].tick) oldest = i;
+    }
+    if (tp->nloops < (int)(sizeof tp->loops / sizeof tp->loops[0])) free_slot = tp->nloops++;
+    else free_slot = oldest;
+    tp->loops[free_slot].loop = loop;
+    tp->loops[free_slot].key = key;
+    tp->loops[free_slot].tick = tick;
+}
+
+/* The thread (index into s->tt) running `loop` in this pass, or -1. */
+static int32_t loop_thread(sampler *s, size_t nth, uint64_t loop)
+{
+    if (!loop) return -1;
+    for (size_t i = 0; i < nth; i++)
+        if (s->tt[i].ok && s->tt[i].loop == loop) return (int32_t)i;
+    /* a loop seen before, whose thread now shows no loop frame (uvloop's
+     * step is native code): the same thread, if it still shows no other */
+    taskpass *tp = &s->tp;
+    for (int k = 0; k < tp->nloops; k++) {
+        if (tp->loops[k].loop != loop) continue;
+        for (size_t i = 0; i < nth; i++)
+            if (s->tt[i].ok && s->tt[i].te->key == tp->loops[k].key && !s->tt[i].loop) return (int32_t)i;
+    }
+    return -1;
+}
+
+/* Segments of running tasks on each thread, the thread's loop and base. */
+static void find_running(sampler *s, size_t nth)
+{
+    taskpass *tp = &s->tp;
+    for (size_t i = 0; i < nth; i++) {
+        tick_thread *tt = &s->tt[i];
+        if (!tt->ok) continue;
+        raw_frame *f = s->raw.f + tt->raw_start;
+        int32_t outer = -1, outermost = -1;
+        for (size_t k = tt->raw_n; k-- > 0;) {
+            if (f[k].self) {
+                tt->step_idx = (int)k;
+                tt->loop = f[k].self;
+            }
+            int32_t ti = f[k].gen ? find_coro(tp, f[k].gen) : -1;
+            if (ti < 0 || (tp->flags[ti] & TF_RUNNING)) continue;
+            tp->flags[ti] |= TF_RUNNING;
+            tp->thread[ti] = (int32_t)i;
+            tp->seg_hi[ti] = (int32_t)k;
+            tp->seg_lo[ti] = 0;
+            if (outer >= 0) {
+                tp->seg_lo[outer] = (int32_t)k + 1;
+                tp->parent[ti] = outer;
+            } else {
+                outermost = ti;
+            }
+            outer = ti;
+        }
+        if (outer >= 0) tp->flags[outer] |= TF_INNERMOST;
+        if (outermost >= 0) {
+            if (!tt->loop) tt->loop = tp->t[outermost].loop;
+            tt->base_idx = tp->seg_hi[outermost] + 1;
+            if (tt->step_idx > tp->seg_hi[outermost]) tt->base_idx = tt->step_idx;
+        } else {
+            tt->base_idx = tt->step_idx >= 0 ? tt->step_idx : 0;
+        }
+        if (tt->loop) remember_loop(tp, tt->loop, tt->te->key, s->ticks);
+    }
+}
+
+/* ---- suspended tasks ---------------------------------------------------------- */
+
+static void read_chains(sampler *s, size_t nth)
+{
+    taskpass *tp = &s->tp;
+    int max = s->cfg.max_depth;
+    raw_frame *tmp = malloc((size_t)max * sizeof *tmp);
+    if (!tmp) {
+        for (size_t k = 0; k < tp->n; k++) tp->flags[k] |= TF_BAD;
+        return;
+    }
+    tp->frames.n = 0;
+    for (size_t k = 0; k < tp->n; k++) {
+        tp->fr_n[k] = 0;
+        tp->fr_omitted[k] = 0;
+        if (tp->flags[k] & TF_RUNNING) continue;
+        int n;
+        uint64_t leaf;
+        int st = aio_read_chain(&s->mem, &s->L, &s->aio, tp->t[k].coro, tmp, max, &n,
+                                &tp->fr_omitted[k], &leaf);
+        if (st == CHAIN_RUNNING) {
+            /* executing, yet on no stack we read: the thread moved on */
+            int32_t th = loop_thread(s, nth, tp->t[k].loop);
+            if (th >= 0) s->tt[th].torn = 1;
+            tp->flags[k] |= TF_BAD;
+            continue;
+        }
+        if (st == CHAIN_TORN) {
+            tp->chains_torn++;
+            tp->flags[k] |= TF_BAD;
+            continue;
+        }
+        tp->fr_start[k] = tp->frames.n;
+        for (int i = n; i-- > 0;) {   /* stored leaf first */
+            if (raw_vec_push(&tp->frames, &tmp[i]) != 0) {
+                tp->flags[k] |= TF_BAD;
+                break;
+            }
+            tp->fr_n[k]++;
+        }
+    }
+    free(tmp);
+}
+
+/* ---- links and cycles ----------------------------------------------------------- */
+
+static void link_awaits(taskpass *tp)
+{
+    for (size_t k = 0; k < tp->n; k++) {
+        if (tp->flags[k] & TF_BAD) continue;
+        int32_t w = find_addr(tp, tp->t[k].waiter);
+        if (w >= 0 && w != (int32_t)k && tp->parent[w] < 0) tp->parent[w] = (int32_t)k;
+    }
+}
+
+static void find_cycles(taskpass *tp, int32_t *path)
+{
+    for (size_t k = 0; k < tp->n; k++) {
+        if (tp->flags[k] & TF_DONE) continue;
+        size_t np = 0;
+        int32_t cur = (int32_t)k;
+        while (cur >= 0 && !(tp->flags[cur] & TF_DONE)) {
+            if (tp->flags[cur] & TF_VISITING) {   /* closed a loop: mark it */
+                int32_t c = cur;
+                do {
+                    tp->flags[c] |= TF_CYCLE;
+                    c = tp->parent[c];
+                } while (c != cur);
+                break;
+            }
+            tp->flags[cur] |= TF_VISITING;
+            path[np++] = cur;
+            cur = tp->parent[cur];
+        }
+        for (size_t i = 0; i < np; i++) tp->flags[path[i]] = (uint8_t)((tp->flags[path[i]] & ~TF_VISITING) | TF_DONE);
+    }
+    for (size_t k = 0; k < tp->n; k++)
+        if (tp->parent[k] >= 0) tp->flags[tp->parent[k]] |= TF_HAS_CHILD;
+}
+
+/* ---- markers and labels --------------------------------------------------------- */
+
+/* The raw bytes that identify a name object's value: its header and
+ * characters (str), or its header and digits (int). */
+static int name_snapshot(sampler *s, uint64_t name, uint8_t *out)
+{
+    const strobe_layout *L = &s->L;
+    uint8_t hdr[128];
+    uint64_t type = pyobj_type(&s->mem, L, name);
+    int32_t hl = type == L->long_type ? L->long_digit + 8 : L->u_compact_data;
+    if (!name || hl > 128 || mem_read(&s->mem, name, (size_t)hl, hdr) != 0) return -1;
+    size_t n = (size_t)hl;
+    memcpy(out, hdr, n);
+    memset(out + L->ob_refcnt, 0, 8);   /* the count changes; the value does not */
+    if (type == L->unicode_type) {
+        uint32_t state;
+        memcpy(&state, hdr + L->u_state, 4);
+        unsigned kind = (state >> L->u_kind_shift) & 7u, ascii = (state >> L->u_ascii_shift) & 1u;
+        uint64_t len = mem_u64(hdr, L->u_length) * kind;
+        uint64_t data = name + (uint64_t)(ascii ? L->u_ascii_data : L->u_compact_data);
+        size_t room = NAME_SNAP - n;
+        if (len > room) len = room;
+        if (len && mem_read(&s->mem, data, (size_t)len, out + n) != 0) return -1;
+        return (int)(n + len);
+    }
+    if (type == L->long_type) return (int)n;   /* header and the first two digits */
+    return -1;
+}
+
+static struct task_info *info_slot(taskpass *tp, uint64_t addr)
+{
+    size_t mask = tp->info_cap - 1;
+    size_t i = strobe_mix64(addr) & mask;
+    while (tp->info[i].addr && tp->info[i].addr != addr) i = (i + 1) & mask;
+    return &tp->info[i];
+}
+
+static int info_reserve(taskpass *tp, size_t ntasks)
+{
+    size_t want = 64;
+    while (want < 4 * ntasks) want <<= 1;
+    if (tp->info && tp->info_used * 2 < tp->info_cap && tp->info_cap >= want / 2) return 0;
+    /* start over: entries are a cache, refilled as tasks are seen */
+    free(tp->info);
+    tp->info = calloc(want, sizeof *tp->info);
+    tp->info_cap = tp->info ? want : 0;
+    tp->info_used = 0;
+    return tp->info ? 0 : -1;
+}
+
+static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry *te)
+{
+    taskpass *tp = &s->tp;
+    uint8_t snap[NAME_SNAP];
+    int sl = name_snapshot(s, t->name, snap);
+    if (sl < 0) return NULL;
+    struct task_info *e = info_slot(tp, t->addr);
+    if (e->addr == t->addr && e->snap_len == (uint32_t)sl && !memcmp(e->snap, snap, (size_t)sl) &&
+        e->thread_labels == te->labels) {
+        e->tick = s->ticks;
+        return e;
+    }
+    char name[PYOBJ_MAX_STR * 4 + 8] = "task:";
+    int nl = aio_task_name(&s->mem, &s->L, t->name, name + 5, sizeof name - 5);
+    if (nl < 0) return NULL;
+    profile *p = &s->prof;
+    uint32_t sid, fid, loc, lset;
+    if (profile_intern_string(p, name, (size_t)nl + 5, &sid) != PROF_OK ||
+        profile_intern_function(p, sid, 0, 0, &fid) != PROF_OK ||
+        profile_intern_location(p, fid, 0, &loc) != PROF_OK)
+        return NULL;
+    size_t nlab;
+    const prof_label *tl = profile_labels(p, te->labels, &nlab);
+    prof_label lab[PROF_MAX_LABELS];
+    if (nlab + 2 > PROF_MAX_LABELS) return NULL;
+    memcpy(lab, tl, nlab * sizeof *lab);
+    char idbuf[32];
+    int il = snprintf(idbuf, sizeof idbuf, "%" PRIu64, t->addr);
+    lab[nlab].key = s->k_task_name;
+    lab[nlab + 1].key = s->k_task_id;
+    if (profile_intern_string(p, name + 5, (size_t)nl, &lab[nlab].str) != PROF_OK ||
+        profile_intern_string(p, idbuf, (size_t)il, &lab[nlab + 1].str) != PROF_OK ||
+        profile_intern_labels(p, lab, nlab + 2, &lset) != PROF_OK)
+        return NULL;
+    if (e->addr != t->addr) tp->info_used++;
+    e->addr = t->addr;
+    e->snap_len = (uint32_t)sl;
+    memcpy(e->snap, snap, (size_t)sl);
+    e->thread_labels = te->labels;
+    e->marker = loc;
+    e->labels = lset;
+    e->tick = s->ticks;
+    return e;
+}
+
+/* ---- stacks --------------------------------------------------------------------- */
+
+typedef struct {
+    sampler *s;
+    size_t n;
+    uint64_t omitted;
+    int failed;
+} builder;
+
+static void put(builder *b, uint32_t loc)
+{
+    if (b->n < (size_t)b->s->cfg.max_depth) b->s->stackbuf[b->n++] = loc;
+    else b->omitted++;
+}
+
+static void put_frames(builder *b, raw_frame *f, size_t n)
+{
+    for (size_t i = 0; i < n && !b->failed; i++) {
+        if (b->n >= (size_t)b->s->cfg.max_depth) {
+            b->omitted += n - i;
+            return;
+        }
+        if (f[i].loc == UNWIND_UNRESOLVED) {
+            int64_t loc = unwind_location(&b->s->uw, &f[i]);
+            if (loc < 0) {
+                b->failed = 1;
+                return;
+            }
+            f[i].loc = (uint32_t)loc;
+        }
+        if (f[i].loc != UNWIND_NO_LOC) put(b, f[i].loc);
+    }
+}
+
+static int synthetic(sampler *s, const char *text, uint32_t *loc)
+{
+    uint32_t sid, fid;
+    return profile_intern_string(&s->prof, text, strlen(text), &sid) == PROF_OK &&
+                   profile_intern_function(&s->prof, sid, 0, 0, &fid) == PROF_OK &&
+                   profile_intern_location(&s->prof, fid, 0, loc) == PROF_OK
+               ? 0
+               : -1;
+}
+
+static void note_cycle(sampler *s, int32_t k)
+{
+    taskpass *tp = &s->tp;
+    if (tp->cycle_report[0]) return;
+    size_t len = 0;
+    int32_t cur = k;
+    for (size_t step = 0; step <= tp->n && len + 8 < sizeof tp->cycle_report; step++) {
+        char name[128];
+        if (aio_task_name(&s->mem, &s->L, tp->t[cur].name, name, sizeof name) < 0) snprintf(name, sizeof name, "?");
+        len += (size_t)snprintf(tp->cycle_report + len, sizeof tp->cycle_report - len, "%s%s",
+                                step ? " awaits " : "", name);
+        if (step && cur == k) break;
+        cur = tp->parent[cur];
+    }
+}
+
+static void emit_task(sampler *s, size_t nth, int32_t k)
+{
+    taskpass *tp = &s->tp;
+    builder b = { s, 0, 0, 0 };
+    int32_t cur = k, root = k;
+    int cycle = (tp->flags[k] & TF_CYCLE) != 0;
+    for (size_t steps = 0; cur >= 0 && steps <= tp->n; steps++) {
+        root = cur;
+        if (tp->flags[cur] & TF_BAD) return;
+        if (tp->flags[cur] & TF_RUNNING) {
+            tick_thread *tt = &s->tt[tp->thread[cur]];
+            raw_frame *f = s->raw.f + tt->raw_start;
+            put_frames(&b, f + tp->seg_lo[cur], (size_t)(tp->seg_hi[cur] - tp->seg_lo[cur] + 1));
+        } else {
+            put_frames(&b, tp->frames.f + tp->fr_start[cur], tp->fr_n[cur]);
+            b.omitted += tp->fr_omitted[cur];
+        }
+        struct task_info *ti = NULL;
+        int32_t th = tp->flags[cur] & TF_RUNNING ? tp->thread[cur] : loop_thread(s, nth, tp->t[cur].loop);
+        if (th >= 0) ti = task_labels(s, &tp->t[cur], s->tt[th].te);
+        if (!ti || b.failed) {
+            b.failed = 1;
+            break;
+        }
+        put(&b, ti->marker);
+        int32_t p = tp->parent[cur];
+        if (cycle && p == k) {
+            uint32_t loc;
+            if (synthetic(s, "<await cycle>", &loc) == 0) put(&b, loc);
+            note_cycle(s, k);
+            break;
+        }
+        cur = p;
+    }
+    if (b.failed) {
+        s->uw.errors++;
+        return;
+    }
+    int32_t th = tp->flags[root] & TF_RUNNING ? tp->thread[root] : loop_thread(s, nth, tp->t[root].loop);
+    if (th < 0) {
+        tp->no_loop++;
+        return;
+    }
+    tick_thread *tt = &s->tt[th];
+    if (tt->torn) return;
+    int innermost = (tp->flags[k] & TF_INNERMOST) != 0;
+    if (s->cfg.mode == SAMPLER_CPU && (!innermost || tt->cpu == 0)) return;
+    raw_frame *f = s->raw.f + tt->raw_start;
+    if (tt->base_idx >= 0 && (size_t)tt->base_idx < tt->raw_n)
+        put_frames(&b, f + tt->base_idx, tt->raw_n - (size_t)tt->base_idx);
+    if (b.failed) {
+        s->uw.errors++;
+        return;
+    }
+    struct task_info *leaf = NULL;
+    int32_t lth = tp->flags[k] & TF_RUNNING ? tp->thread[k] : th;
+    leaf = task_labels(s, &tp->t[k], s->tt[lth].te);
+    if (!leaf) return;
+    int64_t v[NVALUES] = { 1, tt->wall, innermost ? s->tt[lth].cpu : 0 };
+    sampler_emit(s, s->stackbuf, b.n, b.omitted, tt->truncated, leaf->labels, v);
+}
+
+void tasks_pass(sampler *s, size_t nth, uint64_t version)
+{
+    taskpass *tp = &s->tp;
+    (void)version;
+    if (read_tasks(s) != 0) return;
+    for (size_t k = 0; k < tp->n; k++) {
+        tp->parent[k] = -1;
+        tp->thread[k] = -1;
+        tp->flags[k] = 0;
+    }
+    find_running(s, nth);
+    read_chains(s, nth);
+    link_awaits(tp);
+    find_cycles(tp, tp->path);
+    if (info_reserve(tp, tp->n) != 0) return;
+    int cycles = 0;
+    for (size_t k = 0; k < tp->n; k++) {
+        uint8_t fl = tp->flags[k];
+        if (fl & TF_BAD) continue;
+        if (fl & TF_CYCLE) cycles = 1;
+        if ((fl & TF_INNERMOST) || !(fl & TF_HAS_CHILD) || (fl & TF_CYCLE)) emit_task(s, nth, (int32_t)k);
+    }
+    if (cycles) tp->cycles_seen++;
+    /* A thread whose running task went out with it, or whose tasks
+     * disagreed with its stack, gives no stack of its own this pass. */
+    for (size_t k = 0; k < tp->n; k++)
+        if ((tp->flags[k] & TF_INNERMOST) && tp->thread[k] >= 0) s->tt[tp->thread[k]].covered = 1;
+    for (size_t i = 0; i < nth; i++)
+        if (s->tt[i].torn) {
+            s->tt[i].covered = 1;
+            s->torn_threads++;
+        }
+}
