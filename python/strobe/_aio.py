@@ -212,6 +212,46 @@ class _ImportWatch(object):
 
 _watch = None
 reason = None   # why task stacks are off, when they are
+_patched = []   # (owner, name, original, hook) installed by install_hooks
+
+
+def _patch(ext, owner, name, kind):
+    orig = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+    if orig is None:
+        return
+    hook = ext.hook(orig, kind)
+    setattr(owner, name, hook)
+    _patched.append((owner, name, orig, hook))
+
+
+def install_hooks(ext):
+    """Wrap what creates tasks and what groups them, so the engine learns
+    links the interpreter's memory does not hold.  Each wrapper is a C
+    callable that calls the original with the same arguments and returns or
+    raises exactly what it does; uninstall_hooks() puts the originals back."""
+    import asyncio
+    from asyncio import base_events, tasks
+    if _patched:
+        return
+    ext.hook_env(asyncio.Task, asyncio.Future, asyncio.current_task)
+    _patch(ext, base_events.BaseEventLoop, "create_task", "create_task")
+    for name in ("gather", "shield", "wait", "as_completed"):
+        orig = getattr(tasks, name, None)
+        _patch(ext, tasks, name, name)
+        if orig is not None and getattr(asyncio, name, None) is orig:
+            setattr(asyncio, name, getattr(tasks, name))
+            _patched.append((asyncio, name, orig, getattr(tasks, name)))
+    tg = sys.modules.get("asyncio.taskgroups")
+    if tg is not None and hasattr(tg, "TaskGroup"):
+        _patch(ext, tg.TaskGroup, "create_task", "taskgroup_create_task")
+
+
+def uninstall_hooks():
+    while _patched:
+        owner, name, orig, hook = _patched.pop()
+        cur = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+        if cur is hook:   # only undo what is still ours
+            setattr(owner, name, orig)
 
 
 def attach(ext):
@@ -225,6 +265,11 @@ def attach(ext):
         if isinstance(facts, dict):
             ext.set_aio(facts)
             reason = None
+            try:
+                install_hooks(ext)
+            except Exception as e:
+                uninstall_hooks()
+                reason = "asyncio hooks not installed: %s" % e
         else:
             reason = facts
 
@@ -238,6 +283,7 @@ def attach(ext):
 
 def detach():
     global _watch
+    uninstall_hooks()
     if _watch is not None:
         _watch.remove()
         _watch = None

@@ -110,7 +110,9 @@ typedef struct strobe_layout {
     int32_t if_localsplus;    /* 3.11+ */
     int32_t co_code;          /* 3.8–3.10: the bytes of the bytecode; else -1 */
     int op_yield_from;        /* 3.8–3.10 opcode; else -1 */
-    int op_resume, op_instrumented_resume;   /* 3.11+/3.12+ opcodes; else -1 */
+    int op_resume;            /* 3.11/3.12 RESUME; else -1 */
+    int op_instrumented_resume;  /* the other form of RESUME: 3.11 RESUME_QUICK,
+                                    3.12 INSTRUMENTED_RESUME; else -1 */
     uint64_t coro_type, gen_type, asyncgen_type;   /* PyCoro_Type... addresses */
 
     /* str and int objects */

@@ -138,6 +138,7 @@ int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
     if (s->evfd < 0) { snprintf(err, errlen, "eventfd: %s", strerror(errno)); goto fail; }
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->names_lock, NULL);
+    if (links_init(&s->links) != 0) goto nomem;
     /* Candidates for glibc's tid offset, seen from this thread; the sampling
      * thread keeps those that also hold for itself. */
     s->ntid_cand = unwind_probe_tid_offsets(&s->mem, s->tid_cand, 16);
@@ -674,6 +675,7 @@ void sampler_destroy(sampler *s)
     free(s->tt);
     raw_vec_free(&s->raw);
     tasks_free(&s->tp);
+    if (s->links.c || s->links.a || s->links.seq) links_free(&s->links);
     free(s->output);
     free(s->inflight_code);
     free(s->inflight_fid);
@@ -771,4 +773,15 @@ int sampler_add_task_type(sampler *s, uint64_t type)
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+void sampler_link_child(sampler *s, uint64_t child, uint64_t child_coro, uint64_t parent,
+                        uint64_t parent_coro, int kind)
+{
+    links_child(&s->links, child, child_coro, parent, parent_coro, kind);
+}
+
+void sampler_link_awaitable(sampler *s, uint64_t key, const uint64_t *children, size_t n)
+{
+    links_awaitable(&s->links, key, children, n);
 }

@@ -89,6 +89,13 @@ void sampler_get_stats(sampler *s, sampler_stats *st);
 void sampler_set_aio(sampler *s, const struct strobe_aio *A);
 int sampler_add_task_type(sampler *s, uint64_t type);
 
+/* Links reported by the hooks (see links.h): task `child` created by, or
+ * belonging to, `parent` (kind 1 weak, 2 strong); the future or coroutine
+ * `key` standing for `children` (n == 0 forgets key).  Any thread, any time. */
+void sampler_link_child(sampler *s, uint64_t child, uint64_t child_coro, uint64_t parent,
+                        uint64_t parent_coro, int kind);
+void sampler_link_awaitable(sampler *s, uint64_t key, const uint64_t *children, size_t n);
+
 /* Validation of user-facing values shared by the CLI and the module. */
 const char *sampler_mode_name(int mode);
 int sampler_mode_from_name(const char *name);   /* -1 when unknown */

@@ -10,6 +10,7 @@
 
 #include "aio.h"
 #include "codecache.h"
+#include "links.h"
 #include "mem.h"
 #include "profile.h"
 #include "sampler.h"
@@ -106,6 +107,7 @@ struct sampler {
     /* asyncio (tasks.c) */
     strobe_aio aio;
     taskpass tp;
+    links links;                  /* from the hooks, under links.lock */
 
     pthread_mutex_t names_lock;
     name_entry *names;

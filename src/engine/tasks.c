@@ -293,6 +293,59 @@ static void link_awaits(taskpass *tp)
     }
 }
 
+/* The children an awaitable stands for become children of task k; a child
+ * that is itself such an awaitable (gather of gathers) is expanded. */
+static void expand_awaitable(taskpass *tp, const links *l, const await_link *e, int32_t k, int depth)
+{
+    for (uint32_t i = 0; i < e->n; i++) {
+        int32_t c = find_addr(tp, e->children[i]);
+        if (c >= 0) {
+            if (c != k && tp->parent[c] < 0) tp->parent[c] = k;
+            continue;
+        }
+        const await_link *sub = depth < 8 ? links_find_awaitable(l, e->children[i]) : NULL;
+        if (sub && sub != e) expand_awaitable(tp, l, sub, k, depth + 1);
+    }
+}
+
+static int task_alive(void *arg, uint64_t addr)
+{
+    return find_addr(arg, addr) >= 0;
+}
+
+/* Links from the hooks: awaitables in a task's wait (gather, shield, wait),
+ * then strong and weak child links, each only where nothing stronger set a
+ * parent.  Every link is checked against this pass's tasks. */
+static void link_hooks(sampler *s, uint64_t seq_before)
+{
+    taskpass *tp = &s->tp;
+    links *l = &s->links;
+    pthread_mutex_lock(&l->lock);
+    if (l->a_used) {
+        for (size_t k = 0; k < tp->n; k++) {
+            if (tp->flags[k] & (TF_BAD | TF_RUNNING)) continue;
+            const await_link *e = links_find_awaitable(l, tp->t[k].waiter);
+            if (e) expand_awaitable(tp, l, e, (int32_t)k, 0);
+            const raw_frame *f = tp->frames.f + tp->fr_start[k];
+            for (uint32_t i = 0; i < tp->fr_n[k]; i++)
+                if ((e = links_find_awaitable(l, f[i].gen))) expand_awaitable(tp, l, e, (int32_t)k, 0);
+        }
+    }
+    if (l->c_used) {
+        for (int kind = LINK_STRONG; kind >= LINK_WEAK; kind--) {
+            for (size_t k = 0; k < tp->n; k++) {
+                if (tp->parent[k] >= 0) continue;
+                const child_link *e = links_find_child(l, tp->t[k].addr);
+                if (!e || e->kind != kind || e->child_coro != tp->t[k].coro) continue;
+                int32_t p = find_addr(tp, e->parent);
+                if (p >= 0 && p != (int32_t)k && tp->t[p].coro == e->parent_coro) tp->parent[k] = p;
+            }
+        }
+        if (l->c_used > 2 * tp->n + 1024) links_prune(l, seq_before, task_alive, tp);
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
 static void find_cycles(taskpass *tp, int32_t *path)
 {
     for (size_t k = 0; k < tp->n; k++) {
@@ -539,6 +592,9 @@ void tasks_pass(sampler *s, size_t nth, uint64_t version)
 {
     taskpass *tp = &s->tp;
     (void)version;
+    pthread_mutex_lock(&s->links.lock);
+    uint64_t seq_before = s->links.seq + 1;   /* links recorded from now on may be of tasks not read */
+    pthread_mutex_unlock(&s->links.lock);
     if (read_tasks(s) != 0) return;
     for (size_t k = 0; k < tp->n; k++) {
         tp->parent[k] = -1;
@@ -548,6 +604,7 @@ void tasks_pass(sampler *s, size_t nth, uint64_t version)
     find_running(s, nth);
     read_chains(s, nth);
     link_awaits(tp);
+    link_hooks(s, seq_before);
     find_cycles(tp, tp->path);
     if (info_reserve(tp, tp->n) != 0) return;
     int cycles = 0;

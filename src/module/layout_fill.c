@@ -179,7 +179,9 @@ void strobe_layout_fill(strobe_layout *L)
     L->fs_suspended_yf = FRAME_SUSPENDED;
     L->op_resume = RESUME;
 #if PY_VERSION_HEX >= 0x030C0000
-    L->op_instrumented_resume = INSTRUMENTED_RESUME;
+    L->op_instrumented_resume = INSTRUMENTED_RESUME;   /* under sys.monitoring */
+#else
+    L->op_instrumented_resume = RESUME_QUICK;          /* 3.11's quickened form */
 #endif
 #endif
     L->fs_executing = FRAME_EXECUTING;

@@ -110,6 +110,244 @@ static PyObject *py_find_int_offset(PyObject *self, PyObject *args)
     return PyLong_FromLong(found);
 }
 
+/* ---- hooks: callables that wrap an asyncio function, call it unchanged,
+ * and then report what the call made (a task and its creator, a gather's
+ * children...).  Written in C so that no hook frame ever appears on a
+ * stack (an eager task runs its first step inside create_task). ---------- */
+
+enum { HOOK_CREATE_TASK = 1, HOOK_GATHER, HOOK_SHIELD, HOOK_WAIT, HOOK_AS_COMPLETED, HOOK_TG_CREATE };
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *orig;
+    int kind;
+} HookObject;
+
+static strobe_aio g_aio;            /* the facts given to the sampler, for the hooks */
+static PyObject *g_task_type;       /* asyncio.Task */
+static PyObject *g_future_type;     /* asyncio.Future */
+static PyObject *g_current_task;    /* asyncio.current_task */
+static PyObject *g_watched;         /* {key address: weakref}: awaitables to forget when they die */
+
+static uint64_t addr_of(PyObject *o) { return (uint64_t)(uintptr_t)o; }
+
+/* The coroutine of a C task (read at the measured offset), or 0. */
+static uint64_t task_coro_of(PyObject *t)
+{
+    if (!t || !g_task_type || !PyObject_TypeCheck(t, (PyTypeObject *)g_task_type)) return 0;
+    uint64_t c;
+    memcpy(&c, (char *)t + g_aio.task_coro, sizeof c);
+    return c;
+}
+
+static PyObject *forget_awaitable(PyObject *key, PyObject *wr)
+{
+    uint64_t k = PyLong_AsUnsignedLongLong(key);
+    if (!PyErr_Occurred() && g_sampler) sampler_link_awaitable(g_sampler, k, NULL, 0);
+    PyErr_Clear();
+    if (g_watched && PyDict_DelItem(g_watched, key) != 0) PyErr_Clear();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef forget_def = { "forget", forget_awaitable, METH_O, NULL };
+
+/* Report that `key` stands for the futures in `items` (a list, tuple, set or
+ * frozenset only: never iterate what the program will iterate). */
+static void report_awaitable(PyObject *key, PyObject *items)
+{
+    if (!(PyList_Check(items) || PyTuple_Check(items) || PyAnySet_Check(items))) return;
+    PyObject *seq = PySequence_List(items);
+    if (!seq) return;
+    Py_ssize_t n = PyList_GET_SIZE(seq);
+    uint64_t *c = PyMem_Calloc((size_t)n + 1, sizeof *c);
+    size_t k = 0;
+    for (Py_ssize_t i = 0; c && i < n; i++) {
+        PyObject *it = PyList_GET_ITEM(seq, i);
+        if (g_future_type && PyObject_TypeCheck(it, (PyTypeObject *)g_future_type)) c[k++] = addr_of(it);
+    }
+    if (c && k) {
+        PyObject *kl = PyLong_FromUnsignedLongLong(addr_of(key));
+        PyObject *cb = kl ? PyCFunction_New(&forget_def, kl) : NULL;
+        PyObject *wr = cb ? PyWeakref_NewRef(key, cb) : NULL;
+        if (wr && g_watched && PyDict_SetItem(g_watched, kl, wr) == 0)
+            sampler_link_awaitable(g_sampler, addr_of(key), c, k);
+        Py_XDECREF(wr);
+        Py_XDECREF(cb);
+        Py_XDECREF(kl);
+    }
+    PyMem_Free(c);
+    Py_DECREF(seq);
+}
+
+static void report_child(PyObject *child, PyObject *parent, int kind)
+{
+    uint64_t cc = task_coro_of(child), pc = task_coro_of(parent);
+    if (!cc || !pc || child == parent) return;
+    if (Py_TYPE(child) != (PyTypeObject *)g_task_type)
+        sampler_add_task_type(g_sampler, addr_of((PyObject *)Py_TYPE(child)));
+    sampler_link_child(g_sampler, addr_of(child), cc, addr_of(parent), pc, kind);
+}
+
+static void hook_report(HookObject *h, PyObject *args, PyObject *res, PyObject *creator)
+{
+    Py_ssize_t na = PyTuple_GET_SIZE(args);
+    switch (h->kind) {
+    case HOOK_CREATE_TASK:
+        if (creator && creator != Py_None) report_child(res, creator, 1);
+        else if (task_coro_of(res) && Py_TYPE(res) != (PyTypeObject *)g_task_type)
+            sampler_add_task_type(g_sampler, addr_of((PyObject *)Py_TYPE(res)));
+        break;
+    case HOOK_GATHER: {
+        PyObject *ch = PyObject_GetAttrString(res, "_children");
+        if (ch) {
+            report_awaitable(res, ch);
+            Py_DECREF(ch);
+        }
+        break;
+    }
+    case HOOK_SHIELD:
+        if (na >= 1 && PyTuple_GET_ITEM(args, 0) != res) {
+            PyObject *one = PyTuple_Pack(1, PyTuple_GET_ITEM(args, 0));
+            if (one) {
+                report_awaitable(res, one);
+                Py_DECREF(one);
+            }
+        }
+        break;
+    case HOOK_WAIT:
+        if (na >= 1) report_awaitable(res, PyTuple_GET_ITEM(args, 0));
+        break;
+    case HOOK_AS_COMPLETED:
+        if (na >= 1 && creator && creator != Py_None) {
+            PyObject *fs = PyTuple_GET_ITEM(args, 0);
+            if (PyList_Check(fs) || PyTuple_Check(fs) || PyAnySet_Check(fs)) {
+                PyObject *seq = PySequence_List(fs);
+                for (Py_ssize_t i = 0; seq && i < PyList_GET_SIZE(seq); i++)
+                    report_child(PyList_GET_ITEM(seq, i), creator, 2);
+                Py_XDECREF(seq);
+            }
+        }
+        break;
+    case HOOK_TG_CREATE:
+        if (na >= 1) {
+            PyObject *p = PyObject_GetAttrString(PyTuple_GET_ITEM(args, 0), "_parent_task");
+            if (p) {
+                report_child(res, p, 2);
+                Py_DECREF(p);
+            }
+        }
+        break;
+    }
+    PyErr_Clear();
+}
+
+static PyObject *hook_call(HookObject *h, PyObject *args, PyObject *kw)
+{
+    PyObject *creator = NULL;
+    int active = g_sampler && g_aio.enabled;
+    if (active && (h->kind == HOOK_CREATE_TASK || h->kind == HOOK_AS_COMPLETED) && g_current_task) {
+        /* asyncio.current_task(loop): the task running the call, before an
+         * eager task takes its place */
+        PyObject *loop = h->kind == HOOK_CREATE_TASK && PyTuple_GET_SIZE(args) >= 1 ? PyTuple_GET_ITEM(args, 0) : NULL;
+        PyObject *exc_type, *exc_value, *exc_tb;
+        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+        creator = loop ? PyObject_CallFunctionObjArgs(g_current_task, loop, NULL)
+                       : PyObject_CallFunctionObjArgs(g_current_task, NULL);
+        if (!creator) PyErr_Clear();
+        PyErr_Restore(exc_type, exc_value, exc_tb);
+    }
+    PyObject *res = PyObject_Call(h->orig, args, kw);
+    if (res && active && g_sampler) hook_report(h, args, res, creator);
+    Py_XDECREF(creator);
+    return res;
+}
+
+static PyObject *hook_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (!obj || obj == Py_None) {
+        Py_INCREF(self);
+        return self;
+    }
+    return PyMethod_New(self, obj);
+}
+
+/* Attributes not our own (__name__, __doc__, __wrapped__...) are the wrapped
+ * function's. */
+static PyObject *hook_getattro(PyObject *self, PyObject *name)
+{
+    PyObject *v = PyObject_GenericGetAttr(self, name);
+    if (v || !PyErr_ExceptionMatches(PyExc_AttributeError)) return v;
+    PyErr_Clear();
+    if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "__wrapped__") == 0) {
+        Py_INCREF(((HookObject *)self)->orig);
+        return ((HookObject *)self)->orig;
+    }
+    return PyObject_GetAttr(((HookObject *)self)->orig, name);
+}
+
+static void hook_dealloc(HookObject *h)
+{
+    Py_XDECREF(h->orig);
+    Py_TYPE(h)->tp_free((PyObject *)h);
+}
+
+static PyObject *hook_repr(HookObject *h)
+{
+    return PyUnicode_FromFormat("<strobe hook of %R>", h->orig);
+}
+
+static PyTypeObject HookType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "strobe._strobe.Hook",
+    .tp_basicsize = sizeof(HookObject),
+    .tp_dealloc = (destructor)hook_dealloc,
+    .tp_repr = (reprfunc)hook_repr,
+    .tp_call = (ternaryfunc)hook_call,
+    .tp_getattro = hook_getattro,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_descr_get = hook_get,
+    .tp_doc = "A strobe hook: calls the wrapped function unchanged, then reports to the profiler.",
+};
+
+static const char *hook_kinds[] = { NULL, "create_task", "gather", "shield", "wait", "as_completed",
+                                    "taskgroup_create_task", NULL };
+
+/* hook(func, kind) -> a Hook wrapping func */
+static PyObject *py_hook(PyObject *self, PyObject *args)
+{
+    PyObject *func;
+    const char *kind;
+    if (!PyArg_ParseTuple(args, "Os", &func, &kind)) return NULL;
+    int k = 0;
+    for (int i = 1; hook_kinds[i]; i++)
+        if (!strcmp(hook_kinds[i], kind)) k = i;
+    if (!k) {
+        PyErr_Format(PyExc_ValueError, "strobe: unknown hook kind '%s'", kind);
+        return NULL;
+    }
+    HookObject *h = PyObject_New(HookObject, &HookType);
+    if (!h) return NULL;
+    Py_INCREF(func);
+    h->orig = func;
+    h->kind = k;
+    return (PyObject *)h;
+}
+
+/* hook_env(Task, Future, current_task): the objects the hooks compare with */
+static PyObject *py_hook_env(PyObject *self, PyObject *args)
+{
+    PyObject *t, *f, *ct;
+    if (!PyArg_ParseTuple(args, "OOO", &t, &f, &ct)) return NULL;
+    Py_INCREF(t);
+    Py_INCREF(f);
+    Py_INCREF(ct);
+    Py_XSETREF(g_task_type, t);
+    Py_XSETREF(g_future_type, f);
+    Py_XSETREF(g_current_task, ct);
+    if (!g_watched && !(g_watched = PyDict_New())) return NULL;
+    Py_RETURN_NONE;
+}
+
 static int dict_i32(PyObject *d, const char *key, int32_t *out)
 {
     PyObject *v = PyDict_GetItemString(d, key);
@@ -182,6 +420,7 @@ static PyObject *py_set_aio(PyObject *self, PyObject *arg)
 {
     strobe_aio A;
     if (aio_from_dict(arg, &A) != 0) return NULL;
+    g_aio = A;
     if (g_sampler) sampler_set_aio(g_sampler, &A);
     Py_RETURN_NONE;
 }
@@ -462,6 +701,8 @@ static PyMethodDef methods[] = {
     { "find_offset", py_find_offset, METH_VARARGS, "find_offset(obj, target, size) -> offset or -1" },
     { "find_int_offset", py_find_int_offset, METH_VARARGS, "find_int_offset(objs, values, size)" },
     { "set_aio", py_set_aio, METH_O, "set_aio(facts): turn on asyncio task stacks" },
+    { "hook", py_hook, METH_VARARGS, "hook(func, kind) -> a Hook calling func and reporting links" },
+    { "hook_env", py_hook_env, METH_VARARGS, "hook_env(Task, Future, current_task)" },
     { "add_task_type", py_add_task_type, METH_O, "add_task_type(type): a Task subclass" },
     { "unqualified", py_unqualified, METH_NOARGS, "Codes known only by co_name (3.8-3.10)." },
     { "qualify", py_qualify, METH_VARARGS, "qualify(list of (code, qualname, name, file, line))" },
@@ -489,6 +730,7 @@ __attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__strobe(void)
 {
     strobe_layout_fill(&g_layout);
     if (layout_check(&g_layout) != 0) return NULL;
+    if (PyType_Ready(&HookType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moddef);
     if (!m) return NULL;
     static int atfork_done;

@@ -1,0 +1,67 @@
+/* links.h — task links the interpreter's memory does not hold, reported by
+ * the Python-side hooks (python/strobe/_aio.py):
+ *
+ *  - child links: "task C was created by task P" (weak: used only when
+ *    nothing awaits C) or "C belongs to P" (strong: TaskGroup.create_task,
+ *    as_completed over C);
+ *  - awaitable links: "the future or coroutine K stands for children
+ *    C1..Cn" (gather's future, shield's outer future, wait()'s coroutine):
+ *    a task awaiting K, or running K in its chain, is the parent of each.
+ *
+ * Hooks call in from Python threads; the sampling thread looks links up
+ * under the same mutex.  Every entry is checked against the tasks read in a
+ * pass (the child's coroutine must still be the one recorded, and so must
+ * the parent's), so a task address reused by a new task never inherits an
+ * old link.  Memory is bounded: LINKS_MAX entries per table, the rest
+ * counted in `dropped`.
+ */
+#ifndef STROBE_LINKS_H
+#define STROBE_LINKS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LINKS_MAX (1u << 20)
+#define LINKS_MAX_CHILDREN 65536
+
+enum { LINK_WEAK = 1, LINK_STRONG = 2 };
+
+typedef struct {
+    uint64_t child, child_coro, parent, parent_coro;
+    uint64_t seq;
+    int kind;
+} child_link;
+
+typedef struct {
+    uint64_t key;
+    uint64_t *children;
+    uint32_t n;
+} await_link;
+
+typedef struct {
+    pthread_mutex_t lock;
+    child_link *c;
+    size_t c_cap, c_used;
+    await_link *a;
+    size_t a_cap, a_used;
+    uint64_t seq, dropped;
+} links;
+
+int links_init(links *l);
+void links_free(links *l);
+
+/* From hooks (take the lock themselves). */
+void links_child(links *l, uint64_t child, uint64_t child_coro, uint64_t parent,
+                 uint64_t parent_coro, int kind);
+/* children NULL or n == 0: forget key. */
+void links_awaitable(links *l, uint64_t key, const uint64_t *children, size_t n);
+
+/* From the sampling thread, with l->lock held. */
+const child_link *links_find_child(const links *l, uint64_t child);
+const await_link *links_find_awaitable(const links *l, uint64_t key);
+/* Forget child links whose child is not `alive` and that were recorded
+ * before sequence number `before`. */
+void links_prune(links *l, uint64_t before, int (*alive)(void *, uint64_t), void *arg);
+
+#endif
