@@ -241,6 +241,13 @@ def install_hooks(ext):
         if orig is not None and getattr(asyncio, name, None) is orig:
             setattr(asyncio, name, getattr(tasks, name))
             _patched.append((asyncio, name, orig, getattr(tasks, name)))
+    # which thread runs which loop (uvloop's step has no Python frame)
+    from asyncio import events
+    orig = events._set_running_loop
+    _patch(ext, events, "_set_running_loop", "set_running_loop")
+    if getattr(asyncio, "_set_running_loop", None) is orig:
+        asyncio._set_running_loop = events._set_running_loop
+        _patched.append((asyncio, "_set_running_loop", orig, events._set_running_loop))
     tg = sys.modules.get("asyncio.taskgroups")
     if tg is not None and hasattr(tg, "TaskGroup"):
         _patch(ext, tg.TaskGroup, "create_task", "taskgroup_create_task")

@@ -85,10 +85,11 @@ int aio_read_tasks(mem_target *m, const strobe_layout *L, const strobe_aio *A,
             uint8_t *table;
             int64_t size = read_set(m, L, weak ? A->reg_weak[r] : A->reg_strong[r], &table);
             if (size < 0) return -1;
-            for (int64_t i = 0; i < size && n < max; i++) {
+            for (int64_t i = 0; i < size; i++) {
                 uint64_t key = mem_u64(table, (int32_t)(i * L->setentry_size));
                 if (!key) continue;
                 (*seen)++;
+                if (n >= max) continue;   /* only counted: the caller grows and asks again */
                 uint64_t task = key;
                 if (weak) {
                     uint8_t wr[64];

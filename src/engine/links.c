@@ -167,3 +167,27 @@ void links_prune(links *l, uint64_t before, int (*alive)(void *, uint64_t), void
         i++;
     }
 }
+
+void links_running_loop(links *l, uint64_t loop, int64_t tid)
+{
+    pthread_mutex_lock(&l->lock);
+    for (int i = 0; i < l->nloops;) {   /* one loop per thread, one thread per loop */
+        if (l->loops[i].tid == tid || (loop && l->loops[i].loop == loop))
+            l->loops[i] = l->loops[--l->nloops];
+        else
+            i++;
+    }
+    if (loop && l->nloops < LINKS_MAX_LOOPS) {
+        l->loops[l->nloops].loop = loop;
+        l->loops[l->nloops].tid = tid;
+        l->nloops++;
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+int64_t links_loop_tid(const links *l, uint64_t loop)
+{
+    for (int i = 0; i < l->nloops; i++)
+        if (l->loops[i].loop == loop) return l->loops[i].tid;
+    return 0;
+}

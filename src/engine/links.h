@@ -39,8 +39,13 @@ typedef struct {
     uint32_t n;
 } await_link;
 
+#define LINKS_MAX_LOOPS 64
+
 typedef struct {
     pthread_mutex_t lock;
+    /* running loops as the hooks saw them set: loop -> kernel tid */
+    struct { uint64_t loop; int64_t tid; } loops[LINKS_MAX_LOOPS];
+    int nloops;
     child_link *c;
     size_t c_cap, c_used;
     await_link *a;
@@ -57,7 +62,11 @@ void links_child(links *l, uint64_t child, uint64_t child_coro, uint64_t parent,
 /* children NULL or n == 0: forget key. */
 void links_awaitable(links *l, uint64_t key, const uint64_t *children, size_t n);
 
+/* A thread (kernel tid) starts running `loop`, or (loop 0) stops. */
+void links_running_loop(links *l, uint64_t loop, int64_t tid);
+
 /* From the sampling thread, with l->lock held. */
+int64_t links_loop_tid(const links *l, uint64_t loop);   /* 0 when unknown */
 const child_link *links_find_child(const links *l, uint64_t child);
 const await_link *links_find_awaitable(const links *l, uint64_t key);
 /* Forget child links whose child is not `alive` and that were recorded

@@ -323,6 +323,25 @@ static void emit_thread(sampler *s, tick_thread *tt)
     sampler_emit(s, s->stackbuf, k, omitted, tt->truncated, tt->te->labels, v);
 }
 
+/* A thread's outermost frame is the same for its whole life (its
+ * bootstrap, or the main module), so a walk ending elsewhere was cut short
+ * by the thread moving under it.  A new root seen twice in a row is
+ * accepted (the main module ended and atexit handlers run). */
+static int same_root(thread_entry *te, uint64_t code)
+{
+    if (!te->root_code || te->root_code == code) {
+        te->root_code = code;
+        return 1;
+    }
+    if (te->root_pending == code) {
+        te->root_code = code;
+        te->root_pending = 0;
+        return 1;
+    }
+    te->root_pending = code;
+    return 0;
+}
+
 static void tick(sampler *s, int64_t now)
 {
     mem_cache_drop(&s->mem);   /* this pass sees memory as it is from now on */
@@ -370,7 +389,24 @@ static void tick(sampler *s, int64_t now)
         if (tt->te->names_version != version && sampler_thread_labels(s, tt->te, version) != 0)
             continue;
         tt->raw_start = s->raw.n;
-        int got = unwind_raw(&s->uw, t->frame, &s->raw, &tt->truncated);
+        /* The frame pointer is read again right before the walk (the list
+         * was read a while ago), and a walk that fails because the thread
+         * moved under it (torn, cycle, read error) is tried again afresh. */
+        uint64_t frame = t->frame;
+        int got = UNWIND_EREAD;
+        for (int attempt = 0; attempt < 3 && got < 0 && got != UNWIND_EPROFILE; attempt++) {
+            if (attempt) mem_cache_drop(&s->mem);
+            uint64_t now_frame;
+            if (unwind_current_frame(&s->uw, t->tstate, &now_frame) == 0) frame = now_frame;
+            if (!frame) break;
+            got = unwind_raw(&s->uw, frame, &s->raw, &tt->truncated);
+            if (got > 0 && !tt->truncated && !same_root(tt->te, s->raw.f[s->raw.n - 1].code)) {
+                s->raw.n = tt->raw_start;   /* cut somewhere: not the thread's own root */
+                s->uw.errors++;
+                got = UNWIND_ETORN;
+            }
+        }
+        if (got < 0) tt->torn = 1;
         if (got <= 0) continue;
         tt->raw_n = (size_t)got;
         tt->ok = 1;
@@ -569,9 +605,11 @@ static void describe(sampler *s)
     profile_add_comment(p, buf);
     if (s->aio.enabled) {
         snprintf(buf, sizeof buf,
-                 "strobe: asyncio: tasks-sampled=%" PRIu64 " skipped-torn=%" PRIu64
-                 " chains-torn=%" PRIu64 " tasks-without-running-loop=%" PRIu64,
-                 s->tp.tasks_seen, s->torn_threads, s->tp.chains_torn, s->tp.no_loop);
+                 "strobe: asyncio: tasks-read=%" PRIu64 " loop-threads-skipped-torn=%" PRIu64
+                 " tasks-skipped-moved=%" PRIu64 " coroutines-unclaimed=%" PRIu64
+                 " chains-torn=%" PRIu64 " tasks-of-stopped-loops=%" PRIu64,
+                 s->tp.tasks_seen, s->torn_threads, s->tp.moved, s->tp.unclaimed, s->tp.chains_torn,
+                 s->tp.no_loop);
         profile_add_comment(p, buf);
     }
     if (s->tp.cycles_seen >= 2 && s->tp.cycle_report[0]) {
@@ -784,4 +822,9 @@ void sampler_link_child(sampler *s, uint64_t child, uint64_t child_coro, uint64_
 void sampler_link_awaitable(sampler *s, uint64_t key, const uint64_t *children, size_t n)
 {
     links_awaitable(&s->links, key, children, n);
+}
+
+void sampler_running_loop(sampler *s, uint64_t loop, int64_t tid)
+{
+    links_running_loop(&s->links, loop, tid);
 }

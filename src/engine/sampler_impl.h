@@ -28,6 +28,8 @@ typedef struct {
     int64_t last_wall, last_cpu;
     uint64_t names_version;  /* labels below computed at this version */
     uint32_t labels;
+    uint64_t root_code;      /* code of its outermost frame (it does not change) */
+    uint64_t root_pending;   /* a different one seen once: accepted if seen again */
 } thread_entry;
 
 typedef struct {
@@ -51,6 +53,23 @@ typedef struct {
 
 typedef struct task_info task_info;
 
+#define LOOP_BASE_MAX 256
+
+/* An event loop seen running on a thread.  Remembered across passes: for
+ * loops whose step has no Python frame (uvloop) the thread that ran it, and
+ * for every loop the base its tasks stand on (the thread's frames from the
+ * root to the loop's step, as locations), so that a pass that could not
+ * read the loop thread's stack (it changed too fast) still places the
+ * suspended tasks on the right frames. */
+typedef struct {
+    uint64_t loop, key, tick;
+    int from_step;
+    uint32_t nbase;
+    int base_truncated;
+    uint64_t base_tick;       /* 0: no base yet */
+    uint32_t base[LOOP_BASE_MAX];
+} loop_entry;
+
 /* Persistent and per-pass state of the asyncio pass (tasks.c). */
 typedef struct {
     aio_task *t;             /* this pass's pending tasks */
@@ -66,12 +85,12 @@ typedef struct {
     raw_vec frames;
     /* loops seen running on a thread, remembered for loops whose step has
      * no Python frame (uvloop) */
-    struct { uint64_t loop, key, tick; } loops[64];
+    loop_entry loops[16];
     int nloops;
     /* marker locations and label sets, by task address (validated) */
     task_info *info;
     size_t info_cap, info_used;
-    uint64_t tasks_seen, chains_torn, no_loop, cycles_seen;
+    uint64_t tasks_seen, chains_torn, no_loop, cycles_seen, moved, unclaimed;
     char cycle_report[512];
 } taskpass;
 

@@ -115,7 +115,7 @@ static void map_put(uint32_t *map, size_t cap, uint64_t key, uint32_t idx)
 
 static int32_t find_addr(const taskpass *tp, uint64_t addr)
 {
-    if (!addr) return -1;
+    if (!addr || !tp->map_cap) return -1;
     for (size_t i = strobe_mix64(addr) & (tp->map_cap - 1); tp->by_addr[i]; i = (i + 1) & (tp->map_cap - 1))
         if (tp->t[tp->by_addr[i] - 1].addr == addr) return (int32_t)(tp->by_addr[i] - 1);
     return -1;
@@ -123,7 +123,7 @@ static int32_t find_addr(const taskpass *tp, uint64_t addr)
 
 static int32_t find_coro(const taskpass *tp, uint64_t coro)
 {
-    if (!coro) return -1;
+    if (!coro || !tp->map_cap) return -1;
     for (size_t i = strobe_mix64(coro) & (tp->map_cap - 1); tp->by_coro[i]; i = (i + 1) & (tp->map_cap - 1))
         if (tp->t[tp->by_coro[i] - 1].coro == coro) return (int32_t)(tp->by_coro[i] - 1);
     return -1;
@@ -163,39 +163,104 @@ static int read_tasks(sampler *s)
 
 /* ---- loops and threads ---------------------------------------------------- */
 
-static void remember_loop(taskpass *tp, uint64_t loop, uint64_t key, uint64_t tick)
+static loop_entry *find_loop(taskpass *tp, uint64_t loop)
 {
-    int free_slot = -1, oldest = 0;
-    for (int i = 0; i < tp->nloops; i++) {
-        if (tp->loops[i].loop == loop) {
-            tp->loops[i].key = key;
-            tp->loops[i].tick = tick;
-            return;
-        }
-        if (tp->loops[i].tick < tp->loops[oldest].tick) oldest = i;
-    }
-    if (tp->nloops < (int)(sizeof tp->loops / sizeof tp->loops[0])) free_slot = tp->nloops++;
-    else free_slot = oldest;
-    tp->loops[free_slot].loop = loop;
-    tp->loops[free_slot].key = key;
-    tp->loops[free_slot].tick = tick;
+    for (int i = 0; i < tp->nloops; i++)
+        if (tp->loops[i].loop == loop) return &tp->loops[i];
+    return NULL;
 }
 
-/* The thread (index into s->tt) running `loop` in this pass, or -1. */
-static int32_t loop_thread(sampler *s, size_t nth, uint64_t loop)
+static loop_entry *remember_loop(taskpass *tp, uint64_t loop, uint64_t key, uint64_t tick, int from_step)
 {
+    loop_entry *e = find_loop(tp, loop);
+    if (!e) {
+        int slot = 0;
+        if (tp->nloops < (int)(sizeof tp->loops / sizeof tp->loops[0])) {
+            slot = tp->nloops++;
+        } else {
+            for (int i = 1; i < tp->nloops; i++)
+                if (tp->loops[i].tick < tp->loops[slot].tick) slot = i;
+        }
+        e = &tp->loops[slot];
+        memset(e, 0, sizeof *e);
+        e->loop = loop;
+    }
+    e->key = key;
+    e->tick = tick;
+    e->from_step |= from_step;
+    return e;
+}
+
+/* Keep the base of a loop thread read whole this pass (as locations). */
+static void keep_base(sampler *s, loop_entry *e, tick_thread *tt)
+{
+    if (tt->base_idx < 0 || (size_t)tt->base_idx >= tt->raw_n) return;
+    raw_frame *f = s->raw.f + tt->raw_start;
+    uint32_t n = 0;
+    for (size_t i = (size_t)tt->base_idx; i < tt->raw_n; i++) {
+        if (f[i].loc == UNWIND_UNRESOLVED) {
+            int64_t loc = unwind_location(&s->uw, &f[i]);
+            if (loc < 0) return;
+            f[i].loc = (uint32_t)loc;
+        }
+        if (f[i].loc == UNWIND_NO_LOC) continue;
+        if (n == LOOP_BASE_MAX) return;   /* too deep to keep: used from the stack directly */
+        e->base[n++] = f[i].loc;
+    }
+    e->nbase = n;
+    e->base_truncated = tt->truncated;
+    e->base_tick = s->ticks;
+}
+
+/* Did this thread run a loop whose step has a Python frame? */
+static int runs_stepped_loop(const taskpass *tp, uint64_t key)
+{
+    for (int i = 0; i < tp->nloops; i++)
+        if (tp->loops[i].key == key && tp->loops[i].from_step) return 1;
+    return 0;
+}
+
+enum { FOUND_STEP = 1, FOUND_HOOK, FOUND_REMEMBERED };
+
+/* The thread (index into s->tt) running `loop` in this pass, or -1, and how
+ * we know: its stack shows the loop stepping (or one of its tasks running),
+ * the hooks saw the thread set it as its running loop, or we saw it there
+ * before (a loop whose step has no Python frame: uvloop). */
+static int32_t loop_thread(sampler *s, size_t nth, uint64_t loop, int *how)
+{
+    *how = 0;
     if (!loop) return -1;
     for (size_t i = 0; i < nth; i++)
-        if (s->tt[i].ok && s->tt[i].loop == loop) return (int32_t)i;
-    /* a loop seen before, whose thread now shows no loop frame (uvloop's
-     * step is native code): the same thread, if it still shows no other */
+        if (s->tt[i].ok && !s->tt[i].torn && s->tt[i].loop == loop) {
+            *how = FOUND_STEP;
+            return (int32_t)i;
+        }
     taskpass *tp = &s->tp;
-    for (int k = 0; k < tp->nloops; k++) {
-        if (tp->loops[k].loop != loop) continue;
+    pthread_mutex_lock(&s->links.lock);
+    int64_t tid = links_loop_tid(&s->links, loop);
+    pthread_mutex_unlock(&s->links.lock);
+    if (tid > 0)
         for (size_t i = 0; i < nth; i++)
-            if (s->tt[i].ok && s->tt[i].te->key == tp->loops[k].key && !s->tt[i].loop) return (int32_t)i;
-    }
+            if ((s->tt[i].ok || s->tt[i].torn) && s->tt[i].te->native_id == tid &&
+                (!s->tt[i].loop || s->tt[i].loop == loop)) {
+                *how = FOUND_HOOK;
+                return (int32_t)i;
+            }
+    loop_entry *le = find_loop(tp, loop);
+    if (le)
+        for (size_t i = 0; i < nth; i++)
+            if ((s->tt[i].ok || s->tt[i].torn) && s->tt[i].te->key == le->key && !s->tt[i].loop) {
+                *how = FOUND_REMEMBERED;
+                return (int32_t)i;
+            }
     return -1;
+}
+
+static int unclaimed_coroutine(sampler *s, const raw_frame *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].gen && pyobj_type(&s->mem, &s->L, f[i].gen) == s->L.coro_type) return 1;
+    return 0;
 }
 
 /* Segments of running tasks on each thread, the thread's loop and base. */
@@ -227,6 +292,13 @@ static void find_running(sampler *s, size_t nth)
             outer = ti;
         }
         if (outer >= 0) tp->flags[outer] |= TF_INNERMOST;
+        /* A coroutine running above the loop's step that no task we read
+         * claims: the task list and the stack disagree (or the registry
+         * could not be read).  Its frames are no one's to show. */
+        if (outer < 0 && tt->step_idx > 0 && unclaimed_coroutine(s, f, (size_t)tt->step_idx)) {
+            tt->torn = 1;
+            tp->unclaimed++;
+        }
         if (outermost >= 0) {
             if (!tt->loop) tt->loop = tp->t[outermost].loop;
             tt->base_idx = tp->seg_hi[outermost] + 1;
@@ -234,13 +306,22 @@ static void find_running(sampler *s, size_t nth)
         } else {
             tt->base_idx = tt->step_idx >= 0 ? tt->step_idx : 0;
         }
-        if (tt->loop) remember_loop(tp, tt->loop, tt->te->key, s->ticks);
+        /* A thread running a task whose loop steps in Python, yet no step
+         * frame on its stack: the stack was cut while we read it. */
+        if (outermost >= 0 && tt->step_idx < 0 && runs_stepped_loop(tp, tt->te->key)) {
+            tt->torn = 1;
+            for (int32_t t = outer; t >= 0; t = tp->parent[t]) tp->flags[t] |= TF_BAD;
+        }
+        if (tt->loop && !tt->torn) {
+            loop_entry *e = remember_loop(tp, tt->loop, tt->te->key, s->ticks, tt->step_idx >= 0);
+            keep_base(s, e, tt);
+        }
     }
 }
 
 /* ---- suspended tasks ---------------------------------------------------------- */
 
-static void read_chains(sampler *s, size_t nth)
+static void read_chains(sampler *s)
 {
     taskpass *tp = &s->tp;
     int max = s->cfg.max_depth;
@@ -259,9 +340,10 @@ static void read_chains(sampler *s, size_t nth)
         int st = aio_read_chain(&s->mem, &s->L, &s->aio, tp->t[k].coro, tmp, max, &n,
                                 &tp->fr_omitted[k], &leaf);
         if (st == CHAIN_RUNNING) {
-            /* executing, yet on no stack we read: the thread moved on */
-            int32_t th = loop_thread(s, nth, tp->t[k].loop);
-            if (th >= 0) s->tt[th].torn = 1;
+            /* Executing, yet on no stack we read: the thread moved on to it
+             * after we read the thread.  Its frames are nowhere we can
+             * trust; it gives no stack this pass (nor do tasks under it). */
+            tp->moved++;
             tp->flags[k] |= TF_BAD;
             continue;
         }
@@ -543,9 +625,13 @@ static void emit_task(sampler *s, size_t nth, int32_t k)
             put_frames(&b, tp->frames.f + tp->fr_start[cur], tp->fr_n[cur]);
             b.omitted += tp->fr_omitted[cur];
         }
-        struct task_info *ti = NULL;
-        int32_t th = tp->flags[cur] & TF_RUNNING ? tp->thread[cur] : loop_thread(s, nth, tp->t[cur].loop);
-        if (th >= 0) ti = task_labels(s, &tp->t[cur], s->tt[th].te);
+        int how;
+        int32_t th = tp->flags[cur] & TF_RUNNING ? tp->thread[cur] : loop_thread(s, nth, tp->t[cur].loop, &how);
+        if (th < 0) {   /* its loop runs on no thread we read (stopped, or that thread torn) */
+            tp->no_loop++;
+            return;
+        }
+        struct task_info *ti = task_labels(s, &tp->t[cur], s->tt[th].te);
         if (!ti || b.failed) {
             b.failed = 1;
             break;
@@ -564,18 +650,40 @@ static void emit_task(sampler *s, size_t nth, int32_t k)
         s->uw.errors++;
         return;
     }
-    int32_t th = tp->flags[root] & TF_RUNNING ? tp->thread[root] : loop_thread(s, nth, tp->t[root].loop);
+    int how = FOUND_STEP;
+    int32_t th = tp->flags[root] & TF_RUNNING ? tp->thread[root] : loop_thread(s, nth, tp->t[root].loop, &how);
     if (th < 0) {
         tp->no_loop++;
         return;
     }
     tick_thread *tt = &s->tt[th];
-    if (tt->torn) return;
     int innermost = (tp->flags[k] & TF_INNERMOST) != 0;
     if (s->cfg.mode == SAMPLER_CPU && (!innermost || tt->cpu == 0)) return;
-    raw_frame *f = s->raw.f + tt->raw_start;
-    if (tt->base_idx >= 0 && (size_t)tt->base_idx < tt->raw_n)
-        put_frames(&b, f + tt->base_idx, tt->raw_n - (size_t)tt->base_idx);
+    /* the base: the loop's, as kept this pass or (when the loop thread
+     * could not be read whole this pass) a recent one */
+    /* The base the root task stands on.  From this pass's stack when it
+     * shows the loop stepping; else the loop's base as last read, if the
+     * loop still runs (the hooks say so, or its thread could not be read
+     * whole: the frames under a running loop's step do not change while it
+     * runs); for a loop whose step is native (uvloop), the thread's stack. */
+    loop_entry *le = find_loop(tp, tp->t[root].loop);
+    int truncated = tt->truncated;
+    int readable = tt->ok && !tt->torn;
+    int recent = le && le->base_tick && le->base_tick + 100 >= s->ticks;
+    if (how == FOUND_STEP && readable) {
+        raw_frame *f = s->raw.f + tt->raw_start;
+        size_t from = tt->base_idx > 0 ? (size_t)tt->base_idx : 0;
+        put_frames(&b, f + from, tt->raw_n - from);
+    } else if (recent && (le->from_step || !readable) && (how == FOUND_HOOK || !readable)) {
+        for (uint32_t i = 0; i < le->nbase; i++) put(&b, le->base[i]);
+        truncated = le->base_truncated;
+    } else if (readable && !(le && le->from_step) && (how == FOUND_HOOK || how == FOUND_REMEMBERED)) {
+        raw_frame *f = s->raw.f + tt->raw_start;
+        put_frames(&b, f, tt->raw_n);
+    } else {
+        tp->no_loop++;   /* its loop is not running now */
+        return;
+    }
     if (b.failed) {
         s->uw.errors++;
         return;
@@ -585,7 +693,7 @@ static void emit_task(sampler *s, size_t nth, int32_t k)
     leaf = task_labels(s, &tp->t[k], s->tt[lth].te);
     if (!leaf) return;
     int64_t v[NVALUES] = { 1, tt->wall, innermost ? s->tt[lth].cpu : 0 };
-    sampler_emit(s, s->stackbuf, b.n, b.omitted, tt->truncated, leaf->labels, v);
+    sampler_emit(s, s->stackbuf, b.n, b.omitted, truncated, leaf->labels, v);
 }
 
 void tasks_pass(sampler *s, size_t nth, uint64_t version)
@@ -595,14 +703,14 @@ void tasks_pass(sampler *s, size_t nth, uint64_t version)
     pthread_mutex_lock(&s->links.lock);
     uint64_t seq_before = s->links.seq + 1;   /* links recorded from now on may be of tasks not read */
     pthread_mutex_unlock(&s->links.lock);
-    if (read_tasks(s) != 0) return;
+    if (read_tasks(s) != 0) tp->n = 0;   /* no tasks this pass; threads are still checked */
     for (size_t k = 0; k < tp->n; k++) {
         tp->parent[k] = -1;
         tp->thread[k] = -1;
         tp->flags[k] = 0;
     }
     find_running(s, nth);
-    read_chains(s, nth);
+    read_chains(s);
     link_awaits(tp);
     link_hooks(s, seq_before);
     find_cycles(tp, tp->path);

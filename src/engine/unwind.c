@@ -45,6 +45,15 @@ static int brent_step(brent *b, uint64_t p)
     return 0;
 }
 
+int unwind_current_frame(unwinder *u, uint64_t tstate, uint64_t *frame)
+{
+    const strobe_layout *L = u->L;
+    if (L->ts_frame >= 0) return mem_read(u->mem, tstate + (uint64_t)L->ts_frame, 8, frame);
+    uint64_t cframe;
+    if (mem_read(u->mem, tstate + (uint64_t)L->ts_cframe, 8, &cframe) != 0 || !cframe) return -1;
+    return mem_read(u->mem, cframe + (uint64_t)L->cframe_current_frame, 8, frame);
+}
+
 int unwind_threads(unwinder *u, uint64_t interp, unwind_thread *out, int max)
 {
     const strobe_layout *L = u->L;
@@ -182,6 +191,14 @@ int unwind_raw(unwinder *u, uint64_t frame, raw_vec *v, int *truncated)
         frame = next;
     }
     *truncated = frame != 0;
+    /* A thread's outermost frame is never a generator's (something called
+     * it): a chain that ends in one was cut by a coroutine suspending while
+     * we read (its frame's link back is cleared on suspension).  Torn. */
+    if (!*truncated && v->n > start && v->f[v->n - 1].gen) {
+        u->errors++;
+        v->n = start;
+        return UNWIND_ETORN;
+    }
     return (int)(v->n - start);
 }
 

@@ -51,6 +51,7 @@ enum unwind_status {
     UNWIND_ECYCLE = -2,      /* the chain loops (torn read) */
     UNWIND_EPROFILE = -3,    /* the profile refused (memory cap) */
     UNWIND_ESTALE = -4,      /* a frame or code object died while we read it */
+    UNWIND_ETORN = -5,       /* the chain changed while we read it */
 };
 
 typedef struct {
@@ -67,6 +68,9 @@ typedef struct {
 /* Every thread of the interpreter at `interp` (up to max).  Returns the count
  * or a negative status. */
 int unwind_threads(unwinder *u, uint64_t interp, unwind_thread *out, int max);
+
+/* The innermost frame of the thread whose state is at tstate, read now. */
+int unwind_current_frame(unwinder *u, uint64_t tstate, uint64_t *frame);
 
 /* Append the frames of the chain from `frame` outwards (innermost first) to
  * v; *truncated is set when the walk bound (UNWIND_MAX_WALK) stopped it.

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "aio.h"
@@ -115,7 +116,8 @@ static PyObject *py_find_int_offset(PyObject *self, PyObject *args)
  * children...).  Written in C so that no hook frame ever appears on a
  * stack (an eager task runs its first step inside create_task). ---------- */
 
-enum { HOOK_CREATE_TASK = 1, HOOK_GATHER, HOOK_SHIELD, HOOK_WAIT, HOOK_AS_COMPLETED, HOOK_TG_CREATE };
+enum { HOOK_CREATE_TASK = 1, HOOK_GATHER, HOOK_SHIELD, HOOK_WAIT, HOOK_AS_COMPLETED, HOOK_TG_CREATE,
+       HOOK_SET_RUNNING_LOOP };
 
 typedef struct {
     PyObject_HEAD
@@ -228,6 +230,11 @@ static void hook_report(HookObject *h, PyObject *args, PyObject *res, PyObject *
             }
         }
         break;
+    case HOOK_SET_RUNNING_LOOP:
+        if (na >= 1)
+            sampler_running_loop(g_sampler, PyTuple_GET_ITEM(args, 0) == Py_None ? 0 : addr_of(PyTuple_GET_ITEM(args, 0)),
+                                 (int64_t)syscall(SYS_gettid));
+        break;
     case HOOK_TG_CREATE:
         if (na >= 1) {
             PyObject *p = PyObject_GetAttrString(PyTuple_GET_ITEM(args, 0), "_parent_task");
@@ -310,7 +317,7 @@ static PyTypeObject HookType = {
 };
 
 static const char *hook_kinds[] = { NULL, "create_task", "gather", "shield", "wait", "as_completed",
-                                    "taskgroup_create_task", NULL };
+                                    "taskgroup_create_task", "set_running_loop", NULL };
 
 /* hook(func, kind) -> a Hook wrapping func */
 static PyObject *py_hook(PyObject *self, PyObject *args)

@@ -272,6 +272,39 @@ class Sample(object):
     def has_function(self, name):
         return any(f.name == name for f in self.frames)
 
+    # -- asyncio task stacks: [base frames] task:A [A's frames] task:B [B's frames]...
+    def tasks(self):
+        """Names of the tasks on this stack, root first."""
+        return [f.name[5:] for f in self.frames if f.synthetic and f.name.startswith("task:")]
+
+    @property
+    def task(self):
+        """The leaf task's name, or None for a thread's own stack."""
+        t = self.tasks()
+        return t[-1] if t else None
+
+    def base(self):
+        """The frames below the first task marker (all of them without one)."""
+        out = []
+        for f in self.frames:
+            if f.synthetic and f.name.startswith("task:"):
+                break
+            out.append(f.name)
+        return out
+
+    def frames_of(self, task):
+        """Function names between task's marker and the next marker."""
+        out, inside = [], False
+        for f in self.frames:
+            if f.synthetic and f.name.startswith("task:"):
+                if inside:
+                    break
+                inside = f.name[5:] == task
+                continue
+            if inside:
+                out.append(f.name)
+        return out
+
     def __repr__(self):
         return "Sample(%r, %s, %d)" % (self.thread, ";".join(str(f) for f in self.frames), self.count)
 
@@ -282,6 +315,8 @@ _FRAME_RE = re.compile(r"^(?P<name>.*?) \((?P<file>.*):(?P<line>\d+)\)$")
 
 
 def parse_frame(text):
+    if text.startswith("task:"):
+        return Frame(text, None, None)   # a task's marker: its name may hold anything
     m = _FRAME_RE.match(text)
     if m:
         return Frame(m.group("name"), m.group("file"), int(m.group("line")))
@@ -427,7 +462,8 @@ class Pprof(object):
             for lid in loc_ids:  # leaf first; a location's lines are leaf first too
                 for fid, line in self.locations[lid]["lines"]:
                     fn = self.functions[fid]
-                    if _OMITTED_RE.match(fn["name"]) or (fn["filename"] == "" and fn["name"].startswith("<")):
+                    if _OMITTED_RE.match(fn["name"]) or (fn["filename"] == "" and (
+                            fn["name"].startswith("<") or fn["name"].startswith("task:"))):
                         frames.append(Frame(fn["name"], None, None))
                     else:
                         frames.append(Frame(fn["name"], fn["filename"], line))
@@ -724,7 +760,7 @@ class StrobeTestCase(unittest.TestCase):
             for f in s.frames:
                 self.assertTrue(f.name, "empty frame name in %r" % s)
                 if f.synthetic:
-                    self.assertRegex(f.name, r"^<.*>$", "synthetic element %r in %r" % (f.name, s))
+                    self.assertRegex(f.name, r"^(<.*>|task:.+)$", "synthetic element %r in %r" % (f.name, s))
                 else:
                     self.assertGreaterEqual(f.line, 0, "negative line in %r" % s)
             if allow_threads is not None:
