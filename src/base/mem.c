@@ -19,11 +19,12 @@
 #define MEM_MAX_IOV 64
 #define PAGE 4096u
 
+/* The tags are kept apart from the data: a lookup touches one small,
+ * dense array (cache- and TLB-friendly), the data only on a hit. */
 struct mem_page {
     uint64_t page;     /* address of the page */
-    uint32_t gen;      /* valid when == mem_target.gen */
-    int ok;            /* the read succeeded */
-    uint8_t data[PAGE];
+    uint64_t gen;      /* valid when == mem_target.gen; ok when the read succeeded */
+    uint64_t ok;
 };
 #define PIPE_CHUNK 4096   /* below PIPE_BUF-ish capacity: never blocks */
 
@@ -88,7 +89,9 @@ int mem_open(mem_target *t, pid_t pid)
 void mem_close(mem_target *t)
 {
     free(t->pages);
+    free(t->page_data);
     t->pages = NULL;
+    t->page_data = NULL;
     t->npages = 0;
     for (int i = 0; i < 2; i++)
         if (t->pipefd[i] >= 0) { close(t->pipefd[i]); t->pipefd[i] = -1; }
@@ -122,36 +125,53 @@ int mem_cache_enable(mem_target *t, uint32_t npages)
     uint32_t n = 1;
     while (n < npages) n <<= 1;
     mem_page *p = calloc(n, sizeof *p);
-    if (!p) return -1;
+    uint8_t *d = malloc((size_t)n * PAGE);
+    if (!p || !d) {
+        free(p);
+        free(d);
+        return -1;
+    }
     free(t->pages);
+    free(t->page_data);
     t->pages = p;
+    t->page_data = d;
     t->npages = n;
-    t->gen = 1;
+    t->gen++;          /* a new pass: the new (zeroed) slots hold nothing */
     return 0;
+}
+
+int mem_cache_fit(mem_target *t, uint32_t max)
+{
+    if (!t->pages || t->pass_misses * 2 <= t->npages || t->npages >= max) return 0;
+    uint32_t want = t->npages;
+    while (want < max && (uint64_t)want < t->pass_misses * 2) want <<= 1;
+    return mem_cache_enable(t, want);
 }
 
 void mem_cache_drop(mem_target *t)
 {
-    if (++t->gen == 0) {   /* wrapped: clear the stamps for real */
-        for (uint32_t i = 0; i < t->npages; i++) t->pages[i].gen = 0;
-        t->gen = 1;
-    }
+    t->pass_misses = 0;
+    t->gen++;
 }
 
-static const mem_page *page_get(mem_target *t, uint64_t page)
+/* The cached copy of `page`, or NULL when it cannot be read. */
+static const uint8_t *page_get(mem_target *t, uint64_t page)
 {
     uint64_t h = (page >> 12) * 0x9E3779B97F4A7C15ull;
-    mem_page *p = &t->pages[(h >> 32) & (t->npages - 1)];
+    size_t slot = (size_t)((h >> 32) & (t->npages - 1));
+    mem_page *p = &t->pages[slot];
+    uint8_t *data = t->page_data + slot * PAGE;
     if (p->gen == t->gen && p->page == page) {
         t->page_hits++;
-        return p;
+        return p->ok ? data : NULL;
     }
     t->page_misses++;
-    mem_iov v = { page, p->data, PAGE };
+    t->pass_misses++;
+    mem_iov v = { page, data, PAGE };
     p->page = page;
     p->gen = t->gen;
     p->ok = mem_readv_fresh(t, &v, 1) == 0;
-    return p;
+    return p->ok ? data : NULL;
 }
 
 static int cached_read(mem_target *t, uint64_t addr, size_t size, void *buf)
@@ -161,9 +181,9 @@ static int cached_read(mem_target *t, uint64_t addr, size_t size, void *buf)
         uint64_t page = addr & ~(uint64_t)(PAGE - 1);
         size_t off = (size_t)(addr - page);
         size_t chunk = PAGE - off < size ? PAGE - off : size;
-        const mem_page *p = page_get(t, page);
-        if (!p->ok) return -1;
-        memcpy(out, p->data + off, chunk);
+        const uint8_t *d = page_get(t, page);
+        if (!d) return -1;
+        memcpy(out, d + off, chunk);
         out += chunk; addr += chunk; size -= chunk;
     }
     return 0;

@@ -19,10 +19,12 @@ typedef struct mem_target {
     int backend;          /* enum mem_backend */
     int pipefd[2];        /* MEM_PIPE only: write(addr) then read back */
     uint64_t reads, failures;   /* counters, for stats (reads = system calls) */
-    mem_page *pages;      /* NULL: no cache */
+    mem_page *pages;      /* the tags; NULL: no cache */
+    uint8_t *page_data;   /* npages pages */
     uint32_t npages;      /* power of two */
-    uint32_t gen;         /* entries of older generations are invalid */
+    uint64_t gen;         /* the pass: entries of older ones are invalid (never wraps) */
     uint64_t page_hits, page_misses;
+    uint64_t pass_misses;       /* misses since the last mem_cache_drop */
 } mem_target;
 
 typedef struct {
@@ -47,6 +49,9 @@ void mem_close(mem_target *t);
  * the cache (for re-checks that must see the memory as it is now). */
 int mem_cache_enable(mem_target *t, uint32_t npages /* rounded up to a power of two */);
 void mem_cache_drop(mem_target *t);   /* forget every cached page (O(1)) */
+/* Grow the cache (up to max pages) when the last pass missed more pages
+ * than half its slots; call between passes.  0, or -1 (kept as it was). */
+int mem_cache_fit(mem_target *t, uint32_t max);
 
 /* Read exactly `size` bytes at `addr`.  0 on success, -1 on any failure. */
 int mem_read(mem_target *t, uint64_t addr, size_t size, void *buf);

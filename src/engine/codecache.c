@@ -127,9 +127,8 @@ static int read_windows(codecache *c, const uint64_t obj[CC_NOBJ], uint8_t win[C
     return mem_readv(c->mem, v, CC_NOBJ);
 }
 
-/* Validate a live entry with one batched read of header + four windows;
- * `fresh` bypasses mem's page cache (the memory as it is now, not as this
- * pass first saw it). */
+/* Validate a live entry with one batched read of header + four windows,
+ * always of the memory as it is now (not through mem's page cache). */
 static int still_valid(codecache *c, code_info *e, int fresh)
 {
     const strobe_layout *L = c->L;
@@ -143,7 +142,10 @@ static int still_valid(codecache *c, code_info *e, int fresh)
         v[1 + i].buf = win[i];
         v[1 + i].size = CC_WINDOW;
     }
-    if ((fresh ? mem_readv_fresh : mem_readv)(c->mem, v, 1 + CC_NOBJ) != 0) return 0;
+    /* One system call for the five small ranges: cheaper than five pages
+     * through the cache (names and files sit on pages of their own). */
+    (void)fresh;
+    if (mem_readv_fresh(c->mem, v, 1 + CC_NOBJ) != 0) return 0;
     if (mem_u64(hdr, L->ob_type) != L->code_type || !mem_refcnt_live(hdr, L->ob_refcnt)) return 0;
     uint64_t obj[CC_NOBJ];
     int32_t first, argc, flags, ftr;
@@ -192,6 +194,8 @@ static int build(codecache *c, code_info *e, uint64_t code)
         return -1;
     }
     free(e->linetable);
+    n.checked = c->mem->gen;
+    n.build_id = ++c->builds;
     *e = n;
     note_unqualified(c, code, n.function);
     return 0;
@@ -202,7 +206,8 @@ const code_info *codecache_lookup(codecache *c, uint64_t code)
     if (!code) return NULL;
     code_info *e = find_slot(c, code);
     if (e->code == code) {
-        if (still_valid(c, e, 0)) {
+        if (e->checked == c->mem->gen || still_valid(c, e, 0)) {
+            e->checked = c->mem->gen;
             c->hits++;
             return e;
         }

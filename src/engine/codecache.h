@@ -28,6 +28,8 @@ typedef struct {
     int32_t firstlineno, argcount, flags, firsttraceable;
     uint8_t snap[CC_NOBJ][CC_WINDOW]; /* windows of obj[i] at offset 8 */
     uint32_t function;                /* profile function id */
+    uint64_t checked;                 /* mem pass (mem_target.gen) it was last validated in */
+    uint32_t build_id;                /* changes whenever the entry is (re)built */
     uint8_t *linetable;
     uint32_t linetable_len;
 } code_info;
@@ -41,6 +43,7 @@ typedef struct {
     const strobe_layout *L;
     profile *prof;
     uint64_t hits, misses, invalidations, failures;
+    uint32_t builds;
     /* Versions without co_qualname (3.8–3.10): functions interned under
      * co_name, waiting for a qualified name from the module (which can ask
      * the live function objects; see sampler_qualify). */
@@ -57,7 +60,9 @@ void codecache_free(codecache *c);
 void codecache_clear(codecache *c);
 
 /* Validated info for the code object at `code`, or NULL when it cannot be
- * read or is not a code object.  The pointer is valid until the next call. */
+ * read or is not a code object.  The pointer is valid until the next call.
+ * An entry is validated once per mem pass (mem_cache_drop starts one): within
+ * a pass every read sees the same page snapshots anyway. */
 const code_info *codecache_lookup(codecache *c, uint64_t code);
 
 /* Line of the instruction at byte offset addr (clamped to firstlineno when

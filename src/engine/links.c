@@ -80,6 +80,7 @@ static void c_delete(links *l, child_link *e)
 static void a_delete(links *l, await_link *e)
 {
     size_t mask = l->a_cap - 1, i = (size_t)(e - l->a);
+    l->a_coro -= e->coro;
     free(e->children);
     e->children = NULL;
     e->key = 0;
@@ -114,7 +115,7 @@ out:
     pthread_mutex_unlock(&l->lock);
 }
 
-void links_awaitable(links *l, uint64_t key, const uint64_t *children, size_t n)
+void links_awaitable(links *l, uint64_t key, const uint64_t *children, size_t n, int coro)
 {
     if (!key) return;
     if (n > LINKS_MAX_CHILDREN) n = LINKS_MAX_CHILDREN;
@@ -136,6 +137,8 @@ void links_awaitable(links *l, uint64_t key, const uint64_t *children, size_t n)
             e->key = key;
             e->children = copy;
             e->n = (uint32_t)n;
+            e->coro = coro != 0;
+            l->a_coro += e->coro;
             l->a_used++;
         }
     }

@@ -37,6 +37,7 @@ typedef struct {
     uint64_t key;
     uint64_t *children;
     uint32_t n;
+    int coro;                /* the key is a coroutine (else a future) */
 } await_link;
 
 #define LINKS_MAX_LOOPS 64
@@ -50,6 +51,7 @@ typedef struct {
     size_t c_cap, c_used;
     await_link *a;
     size_t a_cap, a_used;
+    size_t a_coro;           /* how many keys are coroutines (found in chains) */
     uint64_t seq, dropped;
 } links;
 
@@ -59,8 +61,8 @@ void links_free(links *l);
 /* From hooks (take the lock themselves). */
 void links_child(links *l, uint64_t child, uint64_t child_coro, uint64_t parent,
                  uint64_t parent_coro, int kind);
-/* children NULL or n == 0: forget key. */
-void links_awaitable(links *l, uint64_t key, const uint64_t *children, size_t n);
+/* children NULL or n == 0: forget key.  coro: the key is a coroutine. */
+void links_awaitable(links *l, uint64_t key, const uint64_t *children, size_t n, int coro);
 
 /* A thread (kernel tid) starts running `loop`, or (loop 0) stops. */
 void links_running_loop(links *l, uint64_t loop, int64_t tid);

@@ -132,6 +132,8 @@ int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
     s->uw.step_codes = s->aio.step_codes;
     s->uw.nstep_codes = s->aio.nstep_codes;
     s->snap = calloc(UNWIND_MAX_THREADS, sizeof *s->snap);
+    s->uw.memo = calloc(UNWIND_MEMO, sizeof *s->uw.memo);
+    if (!s->uw.memo) goto nomem;
     s->stackbuf = calloc((size_t)cfg->max_depth + 1, sizeof *s->stackbuf);
     if (!s->snap || !s->stackbuf) goto nomem;
     s->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -280,10 +282,9 @@ static void forget_ended(sampler *s, const thread_entry *old, size_t nold,
     }
 }
 
-int sampler_emit(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, int truncated,
-                 uint32_t labels, const int64_t *values)
+int sampler_intern(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, int truncated,
+                   uint32_t *stack)
 {
-    uint32_t stack;
     const uint32_t *ids = locs;
     if (omitted || truncated) {
         if (locs != s->stackbuf) memmove(s->stackbuf, locs, n * sizeof *locs);
@@ -293,10 +294,30 @@ int sampler_emit(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, i
         n++;
     }
     if (n == 0) return -1;
-    if (profile_intern_stack(&s->prof, ids, n, &stack) != PROF_OK) return -1;
+    return profile_intern_stack(&s->prof, ids, n, stack) == PROF_OK ? 0 : -1;
+}
+
+int sampler_add(sampler *s, uint32_t stack, uint32_t labels, const int64_t *values)
+{
     if (profile_add(&s->prof, stack, labels, values) != PROF_OK) return -1;
     s->samples++;
     return 0;
+}
+
+int sampler_same_stack(sampler *s, uint32_t stack, const uint32_t *locs, size_t n)
+{
+    size_t len;
+    if (stack >= s->prof.nstack) return 0;
+    const uint32_t *have = profile_stack(&s->prof, stack, &len);
+    return len == n && !memcmp(have, locs, n * sizeof *locs);
+}
+
+int sampler_emit(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, int truncated,
+                 uint32_t labels, const int64_t *values)
+{
+    uint32_t stack;
+    if (sampler_intern(s, locs, n, omitted, truncated, &stack) != 0) return -1;
+    return sampler_add(s, stack, labels, values);
 }
 
 /* A thread's own stack: its frames, the max_depth nearest the leaf. */
@@ -344,6 +365,7 @@ static int same_root(thread_entry *te, uint64_t code)
 
 static void tick(sampler *s, int64_t now)
 {
+    mem_cache_fit(&s->mem, SAMPLER_CACHE_MAX_PAGES);
     mem_cache_drop(&s->mem);   /* this pass sees memory as it is from now on */
     int n = unwind_threads(&s->uw, s->interp, s->snap, UNWIND_MAX_THREADS);
     s->ticks++;
@@ -523,6 +545,8 @@ static void *run(void *arg)
         if (now >= stop_at) { timed_out = 1; break; }
         pthread_mutex_lock(&s->lock);
         tick(s, now);
+        s->tick_ns += now_ns(CLOCK_MONOTONIC) - now;
+        s->sampler_cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID);
         pthread_mutex_unlock(&s->lock);
         next += interval;
         int64_t after = now_ns(CLOCK_MONOTONIC);
@@ -685,6 +709,12 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     st->code_misses = s->cc.misses;
     st->code_invalidations = s->cc.invalidations;
     st->tasks_seen = s->tp.tasks_seen;
+    st->tick_ns = s->tick_ns;
+    st->page_hits = s->mem.page_hits;
+    st->page_misses = s->mem.page_misses;
+    st->cache_pages = s->mem.npages;
+    st->task_stride = s->tp.max_stride;
+    st->sampler_cpu_ns = s->sampler_cpu_ns;
     st->torn_threads = s->torn_threads;
     st->chains_torn = s->tp.chains_torn;
     st->cycles_seen = s->tp.cycles_seen;
@@ -711,6 +741,7 @@ void sampler_destroy(sampler *s)
     free(s->snap);
     free(s->stackbuf);
     free(s->tt);
+    free(s->uw.memo);
     raw_vec_free(&s->raw);
     tasks_free(&s->tp);
     if (s->links.c || s->links.a || s->links.seq) links_free(&s->links);
@@ -819,9 +850,9 @@ void sampler_link_child(sampler *s, uint64_t child, uint64_t child_coro, uint64_
     links_child(&s->links, child, child_coro, parent, parent_coro, kind);
 }
 
-void sampler_link_awaitable(sampler *s, uint64_t key, const uint64_t *children, size_t n)
+void sampler_link_awaitable(sampler *s, uint64_t key, const uint64_t *children, size_t n, int coro)
 {
-    links_awaitable(&s->links, key, children, n);
+    links_awaitable(&s->links, key, children, n, coro);
 }
 
 void sampler_running_loop(sampler *s, uint64_t loop, int64_t tid)

@@ -39,6 +39,9 @@ typedef struct {
     uint64_t stack_errors, reads, read_failures;
     uint64_t code_hits, code_misses, code_invalidations;
     uint64_t tasks_seen, torn_threads, chains_torn, cycles_seen;
+    int64_t tick_ns, sampler_cpu_ns;   /* time in passes; the sampling thread's CPU */
+    uint64_t page_hits, page_misses, cache_pages;
+    uint64_t task_stride;      /* the largest "every k-th task" a pass used */
     double elapsed_s, rate_achieved;
     int running, finished;
 } sampler_stats;
@@ -94,7 +97,7 @@ int sampler_add_task_type(sampler *s, uint64_t type);
  * `key` standing for `children` (n == 0 forgets key).  Any thread, any time. */
 void sampler_link_child(sampler *s, uint64_t child, uint64_t child_coro, uint64_t parent,
                         uint64_t parent_coro, int kind);
-void sampler_link_awaitable(sampler *s, uint64_t key, const uint64_t *children, size_t n);
+void sampler_link_awaitable(sampler *s, uint64_t key, const uint64_t *children, size_t n, int coro);
 /* The calling thread (kernel tid) starts running `loop` (0: stops). */
 void sampler_running_loop(sampler *s, uint64_t loop, int64_t tid);
 

@@ -18,8 +18,11 @@
 
 enum { V_COUNT, V_WALL, V_CPU, NVALUES };
 
-/* Pages of the target kept per pass (4 KiB each; see mem_cache_enable). */
+/* Pages of the target kept per pass (4 KiB each; see mem_cache_enable):
+ * 4 MiB to start with, grown to at most 32 MiB when a pass reads more
+ * (thousands of tasks). */
 #define SAMPLER_CACHE_PAGES 1024
+#define SAMPLER_CACHE_MAX_PAGES 8192
 
 typedef struct {
     uint64_t key;            /* native tid, or pthread ident | 1<<63 when unknown */
@@ -91,6 +94,9 @@ typedef struct {
     task_info *info;
     size_t info_cap, info_used;
     uint64_t tasks_seen, chains_torn, no_loop, cycles_seen, moved, unclaimed;
+    raw_frame *tmp;          /* max_depth frames: one chain being read */
+    uint64_t stride, max_stride;   /* every k-th task per pass (1: all) */
+    double ns_per_stack;     /* moving average cost of one task stack */
     char cycle_report[512];
 } taskpass;
 
@@ -143,6 +149,8 @@ struct sampler {
     int64_t start_mono, start_real, last_tick, end_mono;
     uint64_t ticks, samples, threads_seen, missed;
     uint64_t torn_threads;        /* thread passes skipped: stack and tasks disagreed */
+    int64_t tick_ns;              /* time spent in passes */
+    int64_t sampler_cpu_ns;       /* the sampling thread's CPU time */
     uint32_t k_thread_id, k_native_id, k_thread_name, k_task_name, k_task_id;
 };
 
@@ -151,6 +159,12 @@ int sampler_thread_labels(sampler *s, thread_entry *t, uint64_t version);
  * `omitted` frames left out, "N+" when `truncated`) with these values. */
 int sampler_emit(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, int truncated,
                  uint32_t labels, const int64_t *values);
+/* The two halves of sampler_emit, for callers that keep stack ids. */
+int sampler_intern(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, int truncated,
+                   uint32_t *stack);
+int sampler_add(sampler *s, uint32_t stack, uint32_t labels, const int64_t *values);
+/* Is stack id `stack` exactly locs[0..n)? */
+int sampler_same_stack(sampler *s, uint32_t stack, const uint32_t *locs, size_t n);
 
 /* tasks.c */
 void tasks_pass(sampler *s, size_t nthreads, uint64_t names_version);

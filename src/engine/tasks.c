@@ -27,13 +27,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hash.h"
 #include "pyobj.h"
 #include "sampler_impl.h"
 
 #define TASKS_MAX (1u << 20)
-#define NAME_SNAP 224
+#define STRIDE_MAX 4096
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+#define NAME_SNAP 160
 
 enum {
     TF_RUNNING = 1,     /* its coroutine is on a thread's stack */
@@ -43,16 +52,19 @@ enum {
     TF_BAD = 16,        /* torn: no stack from or through it this pass */
     TF_VISITING = 32,
     TF_DONE = 64,
+    TF_CHAIN = 128,     /* its chain was read this pass (lazily, when needed) */
 };
 
 struct task_info {
     uint64_t addr;          /* 0 = empty */
-    uint32_t snap_len;
-    uint8_t snap[NAME_SNAP];/* the name object's header and characters */
+    uint64_t snap_hash;     /* of the name object's header and characters */
+    uint64_t tick;          /* the pass it was last checked in */
     uint32_t thread_labels; /* the thread label set the labels below extend */
     uint32_t marker;        /* location of "task:NAME" */
     uint32_t labels;
-    uint64_t tick;
+    uint32_t stack_len;     /* the last stack it gave: its length, hash and id */
+    uint64_t stack_hash;
+    uint32_t stack;
 };
 
 void tasks_free(taskpass *tp)
@@ -71,6 +83,7 @@ void tasks_free(taskpass *tp)
     free(tp->fr_omitted);
     raw_vec_free(&tp->frames);
     free(tp->info);
+    free(tp->tmp);
     memset(tp, 0, sizeof *tp);
 }
 
@@ -321,47 +334,42 @@ static void find_running(sampler *s, size_t nth)
 
 /* ---- suspended tasks ---------------------------------------------------------- */
 
-static void read_chains(sampler *s)
+/* Read task k's coroutine chain, once per pass and only when a stack or a
+ * link needs it.  0, or -1 when the task gives no stack this pass. */
+static int ensure_chain(sampler *s, int32_t k)
 {
     taskpass *tp = &s->tp;
-    int max = s->cfg.max_depth;
-    raw_frame *tmp = malloc((size_t)max * sizeof *tmp);
-    if (!tmp) {
-        for (size_t k = 0; k < tp->n; k++) tp->flags[k] |= TF_BAD;
-        return;
+    if (tp->flags[k] & TF_BAD) return -1;
+    if (tp->flags[k] & (TF_RUNNING | TF_CHAIN)) return 0;
+    tp->flags[k] |= TF_CHAIN;
+    int max = s->cfg.max_depth, n;
+    uint64_t leaf;
+    tp->fr_n[k] = 0;
+    tp->fr_omitted[k] = 0;
+    int st = aio_read_chain(&s->mem, &s->L, &s->aio, tp->t[k].coro, tp->tmp, max, &n,
+                            &tp->fr_omitted[k], &leaf);
+    if (st == CHAIN_RUNNING) {
+        /* Executing, yet on no stack we read: the thread moved on to it
+         * after we read the thread.  Its frames are nowhere we can trust;
+         * it gives no stack this pass (nor do tasks under it). */
+        tp->moved++;
+        tp->flags[k] |= TF_BAD;
+        return -1;
     }
-    tp->frames.n = 0;
-    for (size_t k = 0; k < tp->n; k++) {
-        tp->fr_n[k] = 0;
-        tp->fr_omitted[k] = 0;
-        if (tp->flags[k] & TF_RUNNING) continue;
-        int n;
-        uint64_t leaf;
-        int st = aio_read_chain(&s->mem, &s->L, &s->aio, tp->t[k].coro, tmp, max, &n,
-                                &tp->fr_omitted[k], &leaf);
-        if (st == CHAIN_RUNNING) {
-            /* Executing, yet on no stack we read: the thread moved on to it
-             * after we read the thread.  Its frames are nowhere we can
-             * trust; it gives no stack this pass (nor do tasks under it). */
-            tp->moved++;
-            tp->flags[k] |= TF_BAD;
-            continue;
-        }
-        if (st == CHAIN_TORN) {
-            tp->chains_torn++;
-            tp->flags[k] |= TF_BAD;
-            continue;
-        }
-        tp->fr_start[k] = tp->frames.n;
-        for (int i = n; i-- > 0;) {   /* stored leaf first */
-            if (raw_vec_push(&tp->frames, &tmp[i]) != 0) {
-                tp->flags[k] |= TF_BAD;
-                break;
-            }
-            tp->fr_n[k]++;
-        }
+    if (st == CHAIN_TORN) {
+        tp->chains_torn++;
+        tp->flags[k] |= TF_BAD;
+        return -1;
     }
-    free(tmp);
+    tp->fr_start[k] = tp->frames.n;
+    for (int i = n; i-- > 0;) {   /* stored leaf first */
+        if (raw_vec_push(&tp->frames, &tp->tmp[i]) != 0) {
+            tp->flags[k] |= TF_BAD;
+            return -1;
+        }
+        tp->fr_n[k]++;
+    }
+    return 0;
 }
 
 /* ---- links and cycles ----------------------------------------------------------- */
@@ -408,6 +416,10 @@ static void link_hooks(sampler *s, uint64_t seq_before)
             if (tp->flags[k] & (TF_BAD | TF_RUNNING)) continue;
             const await_link *e = links_find_awaitable(l, tp->t[k].waiter);
             if (e) expand_awaitable(tp, l, e, (int32_t)k, 0);
+            /* keys that are coroutines (wait()) sit in the chain: read it
+             * only while there are such keys */
+            if (!l->a_coro || find_addr(tp, tp->t[k].waiter) >= 0 || ensure_chain(s, (int32_t)k) != 0)
+                continue;
             const raw_frame *f = tp->frames.f + tp->fr_start[k];
             for (uint32_t i = 0; i < tp->fr_n[k]; i++)
                 if ((e = links_find_awaitable(l, f[i].gen))) expand_awaitable(tp, l, e, (int32_t)k, 0);
@@ -461,25 +473,53 @@ static int name_snapshot(sampler *s, uint64_t name, uint8_t *out)
 {
     const strobe_layout *L = &s->L;
     uint8_t hdr[128];
-    uint64_t type = pyobj_type(&s->mem, L, name);
-    int32_t hl = type == L->long_type ? L->long_digit + 8 : L->u_compact_data;
-    if (!name || hl > 128 || mem_read(&s->mem, name, (size_t)hl, hdr) != 0) return -1;
-    size_t n = (size_t)hl;
-    memcpy(out, hdr, n);
-    memset(out + L->ob_refcnt, 0, 8);   /* the count changes; the value does not */
-    if (type == L->unicode_type) {
-        uint32_t state;
-        memcpy(&state, hdr + L->u_state, 4);
-        unsigned kind = (state >> L->u_kind_shift) & 7u, ascii = (state >> L->u_ascii_shift) & 1u;
-        uint64_t len = mem_u64(hdr, L->u_length) * kind;
-        uint64_t data = name + (uint64_t)(ascii ? L->u_ascii_data : L->u_compact_data);
-        size_t room = NAME_SNAP - n;
-        if (len > room) len = room;
-        if (len && mem_read(&s->mem, data, (size_t)len, out + n) != 0) return -1;
-        return (int)(n + len);
+    /* one read covers the header (and short names) nearly always */
+    const int32_t first = 64;
+    if (!name || L->u_compact_data > 128 || L->long_digit + 8 > first) return -1;
+    if (mem_read(&s->mem, name, (size_t)first, hdr) != 0) {
+        uint64_t t = pyobj_type(&s->mem, L, name);   /* near the end of a mapping */
+        int32_t hl = t == L->long_type ? L->long_digit + 8 : L->u_compact_data;
+        if (!t || mem_read(&s->mem, name, (size_t)hl, hdr) != 0) return -1;
     }
-    if (type == L->long_type) return (int)n;   /* header and the first two digits */
-    return -1;
+    uint64_t type = mem_u64(hdr, L->ob_type);
+    if (type == L->long_type) {
+        size_t n = (size_t)L->long_digit + 8;
+        memcpy(out, hdr, n);
+        memset(out + L->ob_refcnt, 0, 8);   /* the count changes; the value does not */
+        return (int)n;
+    }
+    if (type != L->unicode_type) return -1;
+    if (L->u_compact_data > first && mem_read(&s->mem, name, (size_t)L->u_compact_data, hdr) != 0) return -1;
+    size_t n = (size_t)L->u_compact_data;
+    memcpy(out, hdr, n);
+    memset(out + L->ob_refcnt, 0, 8);
+    uint32_t state;
+    memcpy(&state, hdr + L->u_state, 4);
+    unsigned kind = (state >> L->u_kind_shift) & 7u, ascii = (state >> L->u_ascii_shift) & 1u;
+    uint64_t len = mem_u64(hdr, L->u_length) * kind;
+    uint64_t off = (uint64_t)(ascii ? L->u_ascii_data : L->u_compact_data);
+    size_t room = NAME_SNAP - n;
+    if (len > room) len = room;
+    if (off + len <= (uint64_t)first && off >= n) {
+        memcpy(out + n, hdr + off, (size_t)len);
+    } else if (len && mem_read(&s->mem, name + off, (size_t)len, out + n) != 0) {
+        return -1;
+    }
+    return (int)(n + len);
+}
+
+static uint64_t hash_bytes64(const uint8_t *b, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = strobe_mix64(h ^ w);
+    }
+    uint64_t w = 0;
+    memcpy(&w, b + i, n - i);
+    return strobe_mix64(h ^ w);
 }
 
 static struct task_info *info_slot(taskpass *tp, uint64_t addr)
@@ -493,7 +533,7 @@ static struct task_info *info_slot(taskpass *tp, uint64_t addr)
 static int info_reserve(taskpass *tp, size_t ntasks)
 {
     size_t want = 64;
-    while (want < 4 * ntasks) want <<= 1;
+    while (want < 3 * ntasks) want <<= 1;
     if (tp->info && tp->info_used * 2 < tp->info_cap && tp->info_cap >= want / 2) return 0;
     /* start over: entries are a cache, refilled as tasks are seen */
     free(tp->info);
@@ -506,12 +546,14 @@ static int info_reserve(taskpass *tp, size_t ntasks)
 static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry *te)
 {
     taskpass *tp = &s->tp;
+    struct task_info *e = info_slot(tp, t->addr);
+    if (e->addr == t->addr && e->tick == s->ticks && e->thread_labels == te->labels)
+        return e;   /* checked already in this pass */
     uint8_t snap[NAME_SNAP];
     int sl = name_snapshot(s, t->name, snap);
     if (sl < 0) return NULL;
-    struct task_info *e = info_slot(tp, t->addr);
-    if (e->addr == t->addr && e->snap_len == (uint32_t)sl && !memcmp(e->snap, snap, (size_t)sl) &&
-        e->thread_labels == te->labels) {
+    uint64_t sh = hash_bytes64(snap, (size_t)sl);
+    if (e->addr == t->addr && e->snap_hash == sh && e->thread_labels == te->labels) {
         e->tick = s->ticks;
         return e;
     }
@@ -538,9 +580,9 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
         profile_intern_labels(p, lab, nlab + 2, &lset) != PROF_OK)
         return NULL;
     if (e->addr != t->addr) tp->info_used++;
+    memset(e, 0, sizeof *e);
     e->addr = t->addr;
-    e->snap_len = (uint32_t)sl;
-    memcpy(e->snap, snap, (size_t)sl);
+    e->snap_hash = sh;
     e->thread_labels = te->labels;
     e->marker = loc;
     e->labels = lset;
@@ -608,7 +650,7 @@ static void note_cycle(sampler *s, int32_t k)
     }
 }
 
-static void emit_task(sampler *s, size_t nth, int32_t k)
+static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
 {
     taskpass *tp = &s->tp;
     builder b = { s, 0, 0, 0 };
@@ -622,6 +664,7 @@ static void emit_task(sampler *s, size_t nth, int32_t k)
             raw_frame *f = s->raw.f + tt->raw_start;
             put_frames(&b, f + tp->seg_lo[cur], (size_t)(tp->seg_hi[cur] - tp->seg_lo[cur] + 1));
         } else {
+            if (ensure_chain(s, cur) != 0) return;
             put_frames(&b, tp->frames.f + tp->fr_start[cur], tp->fr_n[cur]);
             b.omitted += tp->fr_omitted[cur];
         }
@@ -692,8 +735,36 @@ static void emit_task(sampler *s, size_t nth, int32_t k)
     int32_t lth = tp->flags[k] & TF_RUNNING ? tp->thread[k] : th;
     leaf = task_labels(s, &tp->t[k], s->tt[lth].te);
     if (!leaf) return;
-    int64_t v[NVALUES] = { 1, tt->wall, innermost ? s->tt[lth].cpu : 0 };
-    sampler_emit(s, s->stackbuf, b.n, b.omitted, truncated, leaf->labels, v);
+    int64_t v[NVALUES] = { weight, weight * tt->wall, innermost ? s->tt[lth].cpu : 0 };
+    /* a parked task gives the same stack pass after pass: its id is kept */
+    uint64_t h = hash_bytes64((const uint8_t *)s->stackbuf, b.n * sizeof *s->stackbuf) ^
+                 strobe_mix64(b.omitted * 2 + (uint64_t)truncated);
+    if (leaf->stack_len == b.n + 1 && leaf->stack_hash == h && !b.omitted && !truncated &&
+        sampler_same_stack(s, leaf->stack, s->stackbuf, b.n)) {
+        sampler_add(s, leaf->stack, leaf->labels, v);
+        return;
+    }
+    uint32_t stack;
+    if (sampler_intern(s, s->stackbuf, b.n, b.omitted, truncated, &stack) != 0) return;
+    leaf->stack = stack;
+    leaf->stack_len = (uint32_t)b.n + 1;
+    leaf->stack_hash = h;
+    sampler_add(s, stack, leaf->labels, v);
+}
+
+/* The stride for the next pass, from the cost per task stack of this one:
+ * the task stacks of a pass should take at most half the interval. */
+static void set_stride(sampler *s, taskpass *tp, uint64_t emitted, int64_t ns)
+{
+    if (emitted >= 16) {
+        double per = (double)ns / (double)emitted;
+        tp->ns_per_stack = tp->ns_per_stack > 0 ? 0.8 * tp->ns_per_stack + 0.2 * per : per;
+    }
+    double budget = 0.5e9 / s->cfg.rate_hz;
+    double want = tp->ns_per_stack * (double)tp->n / budget;
+    uint64_t k = want <= 1 ? 1 : (uint64_t)want + 1;
+    tp->stride = k > STRIDE_MAX ? STRIDE_MAX : k;
+    if (tp->stride > tp->max_stride) tp->max_stride = tp->stride;
 }
 
 void tasks_pass(sampler *s, size_t nth, uint64_t version)
@@ -710,18 +781,33 @@ void tasks_pass(sampler *s, size_t nth, uint64_t version)
         tp->flags[k] = 0;
     }
     find_running(s, nth);
-    read_chains(s);
+    tp->frames.n = 0;
+    if (!tp->tmp && !(tp->tmp = malloc((size_t)s->cfg.max_depth * sizeof *tp->tmp))) return;
     link_awaits(tp);
     link_hooks(s, seq_before);
     find_cycles(tp, tp->path);
     if (info_reserve(tp, tp->n) != 0) return;
+    /* Budget: when stacks for every task would take more than half the
+     * interval, each pass gives stacks for every k-th task only (by a hash
+     * of its address, rotating with the pass) and counts each k times, so
+     * totals stay unbiased and every task is seen every k passes.  The
+     * running task is always sampled. */
+    int64_t t0 = mono_ns();
+    uint64_t k = tp->stride ? tp->stride : 1, emitted = 0;
     int cycles = 0;
-    for (size_t k = 0; k < tp->n; k++) {
-        uint8_t fl = tp->flags[k];
+    for (size_t i = 0; i < tp->n; i++) {
+        uint8_t fl = tp->flags[i];
         if (fl & TF_BAD) continue;
         if (fl & TF_CYCLE) cycles = 1;
-        if ((fl & TF_INNERMOST) || !(fl & TF_HAS_CHILD) || (fl & TF_CYCLE)) emit_task(s, nth, (int32_t)k);
+        if (!((fl & TF_INNERMOST) || !(fl & TF_HAS_CHILD) || (fl & TF_CYCLE))) continue;
+        if (fl & TF_INNERMOST) {
+            emit_task(s, nth, (int32_t)i, 1);
+        } else if (k == 1 || strobe_mix64(tp->t[i].addr) % k == s->ticks % k) {
+            emit_task(s, nth, (int32_t)i, (int64_t)k);
+            emitted++;
+        }
     }
+    set_stride(s, tp, emitted, mono_ns() - t0);
     if (cycles) tp->cycles_seen++;
     /* A thread whose running task went out with it, or whose tasks
      * disagreed with its stack, gives no stack of its own this pass. */

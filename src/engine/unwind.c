@@ -18,6 +18,8 @@
  */
 #include "unwind.h"
 
+#include "hash.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,9 +214,20 @@ int64_t unwind_location(unwinder *u, const raw_frame *f)
     int64_t addr = f->addr;
     if (f->check_incomplete && addr < 2 * (int64_t)ci->firsttraceable)
         return UNWIND_NO_LOC;   /* incomplete: still being set up */
+    loc_memo *m = NULL;
+    if (u->memo) {
+        m = &u->memo[strobe_mix64(f->code ^ ((uint64_t)addr << 40)) & (UNWIND_MEMO - 1)];
+        if (m->code == f->code && m->addr == addr && m->build_id == ci->build_id) return m->loc;
+    }
     int line = addr < 0 ? ci->firstlineno : codecache_line(u->cc, ci, addr);
     uint32_t loc;
     if (profile_intern_location(u->prof, ci->function, line, &loc) != PROF_OK) return UNWIND_EPROFILE;
+    if (m) {
+        m->code = f->code;
+        m->addr = addr;
+        m->build_id = ci->build_id;
+        m->loc = loc;
+    }
     return loc;
 }
 

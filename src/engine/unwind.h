@@ -54,10 +54,19 @@ enum unwind_status {
     UNWIND_ETORN = -5,       /* the chain changed while we read it */
 };
 
+/* (code, instruction) -> location, for code entries still as built. */
+#define UNWIND_MEMO 4096
+typedef struct {
+    uint64_t code;
+    int64_t addr;
+    uint32_t build_id, loc;
+} loc_memo;
+
 typedef struct {
     mem_target *mem;
     const strobe_layout *L;
     codecache *cc;
+    loc_memo *memo;           /* UNWIND_MEMO entries, or NULL */
     profile *prof;
     int32_t pthread_tid_off;  /* offset of the kernel tid in glibc's struct pthread, or -1 */
     const uint64_t *step_codes;   /* codes whose frames get raw_frame.self read */

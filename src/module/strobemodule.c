@@ -145,7 +145,7 @@ static uint64_t task_coro_of(PyObject *t)
 static PyObject *forget_awaitable(PyObject *key, PyObject *wr)
 {
     uint64_t k = PyLong_AsUnsignedLongLong(key);
-    if (!PyErr_Occurred() && g_sampler) sampler_link_awaitable(g_sampler, k, NULL, 0);
+    if (!PyErr_Occurred() && g_sampler) sampler_link_awaitable(g_sampler, k, NULL, 0, 0);
     PyErr_Clear();
     if (g_watched && PyDict_DelItem(g_watched, key) != 0) PyErr_Clear();
     Py_RETURN_NONE;
@@ -157,6 +157,7 @@ static PyMethodDef forget_def = { "forget", forget_awaitable, METH_O, NULL };
  * frozenset only: never iterate what the program will iterate). */
 static void report_awaitable(PyObject *key, PyObject *items)
 {
+    int coro = PyCoro_CheckExact(key);
     if (!(PyList_Check(items) || PyTuple_Check(items) || PyAnySet_Check(items))) return;
     PyObject *seq = PySequence_List(items);
     if (!seq) return;
@@ -172,7 +173,7 @@ static void report_awaitable(PyObject *key, PyObject *items)
         PyObject *cb = kl ? PyCFunction_New(&forget_def, kl) : NULL;
         PyObject *wr = cb ? PyWeakref_NewRef(key, cb) : NULL;
         if (wr && g_watched && PyDict_SetItem(g_watched, kl, wr) == 0)
-            sampler_link_awaitable(g_sampler, addr_of(key), c, k);
+            sampler_link_awaitable(g_sampler, addr_of(key), c, k, coro);
         Py_XDECREF(wr);
         Py_XDECREF(cb);
         Py_XDECREF(kl);
@@ -611,13 +612,17 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
     if (!g_sampler) Py_RETURN_NONE;
     sampler_stats st;
     sampler_get_stats(g_sampler, &st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
                          st.samples, "threads", st.threads_seen, "missed_ticks", st.missed_ticks,
                          "stack_errors", st.stack_errors, "reads", st.reads, "read_failures",
                          st.read_failures, "code_hits", st.code_hits, "code_misses", st.code_misses,
                          "code_invalidations", st.code_invalidations, "tasks_seen", st.tasks_seen,
                          "torn_thread_passes", st.torn_threads, "chains_torn", st.chains_torn,
-                         "cycle_samples", st.cycles_seen, "elapsed", st.elapsed_s,
+                         "cycle_samples", st.cycles_seen, "pass_ns", (long long)st.tick_ns,
+                         "sampler_cpu_ns", (long long)st.sampler_cpu_ns, "page_hits", st.page_hits,
+                         "page_misses", st.page_misses, "cache_pages", st.cache_pages,
+                         "task_stride", st.task_stride,
+                         "elapsed", st.elapsed_s,
                          "rate", st.rate_achieved, "running", st.running, "finished",
                          st.finished);
 }
