@@ -10,11 +10,16 @@ kinds of work, so a profile of it has something to show:
                         compute (checksums, sorting), some wait on a slow
                         "database" (sleep);
   * "heartbeat"         wakes up every 100 ms, otherwise sleeps;
+  * "event-loop"        an asyncio API service: a task per request
+                        (request-N), each fanning out to a cache, an
+                        upstream service and a user lookup with gather,
+                        rendering JSON, plus a metrics-flusher task;
   * MainThread          submits requests and waits for the workers.
 
     python examples/demo_app.py [SECONDS]
 """
 
+import asyncio
 import concurrent.futures
 import hashlib
 import json
@@ -116,6 +121,59 @@ def handle_request(i):
     return rank_results(rng, 5000)
 
 
+# -- the asyncio service ------------------------------------------------------
+
+async def cache_get(key):
+    await asyncio.sleep(0.002)          # a round trip to the cache
+    return None if key % 4 == 0 else {"key": key}
+
+
+async def call_upstream(key):
+    await asyncio.sleep(0.03)           # the slow upstream service
+    return [{"id": key * 10 + i, "score": (key * 7 + i) % 13} for i in range(50)]
+
+
+async def lookup_user(key):
+    await asyncio.sleep(0.01)
+    return {"user": "u%d" % (key % 100)}
+
+
+def render(payload):
+    text = json.dumps(payload, sort_keys=True)
+    return len(json.loads(text)["items"])
+
+
+async def handle_api_request(key, stats):
+    cached = await cache_get(key)
+    if cached is None:
+        items, user = await asyncio.gather(call_upstream(key), lookup_user(key))
+    else:
+        items, user = [cached], {"user": "cached"}
+    render({"items": items * 20, "user": user})
+    stats["api_requests"] += 1
+
+
+async def flush_metrics(stop, stats):
+    while not stop.is_set():
+        await asyncio.sleep(0.05)
+        stats["flushes"] += 1
+
+
+async def api_service(stop, stats):
+    flusher = asyncio.create_task(flush_metrics(stop, stats), name="metrics-flusher")
+    key = 0
+    while not stop.is_set():
+        batch = [asyncio.create_task(handle_api_request(key + k, stats), name="request-%d" % (key + k))
+                 for k in range(20)]
+        key += len(batch)
+        await asyncio.wait(batch)
+    await flusher
+
+
+def event_loop(stop, stats):
+    asyncio.run(api_service(stop, stats))
+
+
 def heartbeat(stop, stats):
     while not stop.wait(0.1):
         stats["beats"] += 1
@@ -124,11 +182,13 @@ def heartbeat(stop, stats):
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
     stop = threading.Event()
-    stats = {"ingested": 0, "paths": 0, "report_bytes": 0, "beats": 0, "requests": 0}
+    stats = {"ingested": 0, "paths": 0, "report_bytes": 0, "beats": 0, "requests": 0,
+             "api_requests": 0, "flushes": 0}
     threads = [
         threading.Thread(target=ingest, args=(stop, stats), name="ingest"),
         threading.Thread(target=report_builder, args=(stop, stats), name="report-builder"),
         threading.Thread(target=heartbeat, args=(stop, stats), name="heartbeat"),
+        threading.Thread(target=event_loop, args=(stop, stats), name="event-loop"),
     ]
     for t in threads:
         t.start()
@@ -144,8 +204,8 @@ def main():
     stop.set()
     for t in threads:
         t.join()
-    print("demo_app: %(requests)d requests, %(ingested)d log lines, %(report_bytes)d report bytes, "
-          "%(beats)d heartbeats" % stats)
+    print("demo_app: %(requests)d requests, %(api_requests)d asyncio requests, %(ingested)d log lines, "
+          "%(report_bytes)d report bytes, %(beats)d heartbeats" % stats)
 
 
 if __name__ == "__main__":

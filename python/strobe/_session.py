@@ -4,6 +4,7 @@ the profile is written however the program ends (normal exit, sys.exit, an
 uncaught exception, Ctrl-C; SIGTERM is handled in C by the engine)."""
 import atexit
 import os
+import sys
 
 from . import _aio
 from . import _hooks
@@ -20,6 +21,8 @@ def _finish():
     _aio.detach()
     _hooks.uninstall()
     _hooks.qualify(_strobe)
+    if _aio.reason and "asyncio" in sys.modules:
+        sys.stderr.write("strobe: note: no asyncio task stacks: %s\n" % _aio.reason)
     _strobe.finish()
 
 
