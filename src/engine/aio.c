@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cycle.h"
 #include "pyobj.h"
 
 #define GEN_BUF 512
@@ -202,25 +203,11 @@ int aio_read_gen(mem_target *m, const strobe_layout *L, uint64_t gen, aio_gen *o
     return read_gen_pyframe(m, L, gen, buf, out);
 }
 
-typedef struct {
-    uint64_t tortoise, power, lam;
-} brent;
-
-static int brent_step(brent *b, uint64_t p)
-{
-    if (p == b->tortoise) return 1;
-    if (++b->lam == b->power) {
-        b->tortoise = p;
-        b->power <<= 1;
-        b->lam = 0;
-    }
-    return 0;
-}
 
 int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, uint64_t coro,
                    raw_frame *out, int max, int *n, uint64_t *omitted, uint64_t *leaf_future)
 {
-    brent b = { 0, 1, 0 };
+    brent b = BRENT_INIT;
     uint64_t g = coro;
     *n = 0;
     *omitted = 0;

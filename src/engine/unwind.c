@@ -18,6 +18,7 @@
  */
 #include "unwind.h"
 
+#include "cycle.h"
 #include "hash.h"
 
 #include <pthread.h>
@@ -30,22 +31,6 @@
 #define FRAME_BUF 256
 #define TSTATE_BUF 4096
 
-typedef struct {
-    uint64_t tortoise;
-    uint64_t power, lam;
-} brent;
-
-/* 1 when `p` closes a loop of the chain seen so far. */
-static int brent_step(brent *b, uint64_t p)
-{
-    if (p == b->tortoise) return 1;
-    if (++b->lam == b->power) {
-        b->tortoise = p;
-        b->power <<= 1;
-        b->lam = 0;
-    }
-    return 0;
-}
 
 int unwind_current_frame(unwinder *u, uint64_t tstate, uint64_t *frame)
 {
@@ -63,7 +48,7 @@ int unwind_threads(unwinder *u, uint64_t interp, unwind_thread *out, int max)
     uint8_t buf[TSTATE_BUF];
     if (L->ts_size > TSTATE_BUF) return UNWIND_EREAD;
     if (mem_read(u->mem, interp + (uint64_t)L->interp_tstate_head, 8, &ts) != 0) return UNWIND_EREAD;
-    brent b = { 0, 1, 0 };
+    brent b = BRENT_INIT;
     int n = 0;
     while (ts && n < max && n < UNWIND_MAX_THREADS) {
         if (brent_step(&b, ts)) return UNWIND_ECYCLE;
@@ -139,7 +124,7 @@ int unwind_raw(unwinder *u, uint64_t frame, raw_vec *v, int *truncated)
     const int iframe = L->frame_model == FRAME_MODEL_IFRAME;
     const size_t fsize = (size_t)(iframe ? L->if_size : L->f_size);
     uint8_t buf[FRAME_BUF];
-    brent b = { 0, 1, 0 };
+    brent b = BRENT_INIT;
     size_t start = v->n;
     uint64_t walked = 0;
 
