@@ -57,6 +57,7 @@ typedef struct strobe_layout {
     /* PyObject */
     int32_t ob_refcnt;
     int32_t ob_type;
+    int32_t tp_base;          /* PyTypeObject.tp_base */
     uint64_t frame_type;      /* address of PyFrame_Type (FRAME_MODEL_PYFRAME) */
 
     /* PyCodeObject */

@@ -59,14 +59,30 @@ static int64_t read_set(mem_target *m, const strobe_layout *L, uint64_t set, uin
     return mask + 1;
 }
 
-static int read_task(mem_target *m, const strobe_layout *L, const strobe_aio *A, uint64_t addr,
+/* A subclass of a task type (a program's own Task class, made before the
+ * hooks could report it)?  Learnt once, by following tp_base. */
+static int learn_task_type(mem_target *m, const strobe_layout *L, strobe_aio *A, uint64_t type)
+{
+    uint64_t t = type;
+    if (L->tp_base < 0 || A->ntask_types >= AIO_MAX_TASK_TYPES) return 0;
+    for (int depth = 0; depth < 8 && t; depth++) {
+        if (mem_read(m, t + (uint64_t)L->tp_base, 8, &t) != 0) return 0;
+        if (aio_is_task_type(A, t)) {
+            A->task_types[A->ntask_types++] = type;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int read_task(mem_target *m, const strobe_layout *L, strobe_aio *A, uint64_t addr,
                      aio_task *t)
 {
     uint8_t buf[TASK_BUF];
     if (A->task_size > TASK_BUF || mem_read(m, addr, (size_t)A->task_size, buf) != 0) return -1;
     if (!mem_refcnt_live(buf, L->ob_refcnt)) return -1;
     t->type = mem_u64(buf, L->ob_type);
-    if (!aio_is_task_type(A, t->type)) return -1;
+    if (!aio_is_task_type(A, t->type) && !learn_task_type(m, L, A, t->type)) return -1;
     if (mem_i32(buf, A->fut_state) != A->fut_state_pending) return 1;   /* done */
     t->addr = addr;
     t->loop = mem_u64(buf, A->fut_loop);
@@ -76,7 +92,7 @@ static int read_task(mem_target *m, const strobe_layout *L, const strobe_aio *A,
     return 0;
 }
 
-int aio_read_tasks(mem_target *m, const strobe_layout *L, const strobe_aio *A,
+int aio_read_tasks(mem_target *m, const strobe_layout *L, strobe_aio *A,
                    aio_task *out, int max, uint64_t *seen)
 {
     int n = 0;

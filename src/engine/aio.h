@@ -53,9 +53,10 @@ typedef struct {
 } aio_task;
 
 /* Every pending task of the registries, at most max.  *seen counts every
- * registry entry looked at (done tasks, dead references included).
+ * registry entry looked at (done tasks, dead references included).  A
+ * subclass of a task type met there is added to A's task types.
  * Returns the count, or -1 when a registry itself cannot be read. */
-int aio_read_tasks(mem_target *m, const strobe_layout *L, const strobe_aio *A,
+int aio_read_tasks(mem_target *m, const strobe_layout *L, strobe_aio *A,
                    aio_task *out, int max, uint64_t *seen);
 
 enum gen_state { GEN_CREATED = 1, GEN_SUSPENDED = 2, GEN_EXECUTING = 3, GEN_DONE = 4 };

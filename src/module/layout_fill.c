@@ -30,6 +30,7 @@ void strobe_layout_fill(strobe_layout *L)
     L->version_hex = PY_VERSION_HEX;
     L->ob_type = OFF(PyObject, ob_type);
     L->ob_refcnt = OFF(PyObject, ob_refcnt);
+    L->tp_base = OFF(PyTypeObject, tp_base);
     L->frame_type = (uint64_t)(uintptr_t)&PyFrame_Type;
 
     /* interpreter and thread states */

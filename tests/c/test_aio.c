@@ -32,6 +32,7 @@ static void setup(void)
     L.frame_model = FRAME_MODEL_IFRAME;
     L.ob_refcnt = 0;
     L.ob_type = 8;
+    L.tp_base = -1;
     L.if_code = 0;
     L.if_previous = 8;
     L.if_instr = 16;
@@ -186,7 +187,7 @@ static void test_chain_through_async_generator(void)
     mem_close(&m);
 }
 
-static void *make_task(uint64_t loop, int state, uint64_t coro, uint64_t waiter, uint64_t name)
+static uint8_t *make_task(uint64_t loop, int state, uint64_t coro, uint64_t waiter, uint64_t name)
 {
     uint8_t *t = calloc(1, 128);
     put64(t, L.ob_refcnt, 1);
@@ -256,6 +257,36 @@ static void test_registries(void)
     mem_close(&m);
 }
 
+/* A program's own Task subclass, made before the hooks could report it, is
+ * recognised by its base type and remembered. */
+static void test_task_subclass(void)
+{
+    setup();
+    mem_target m;
+    CHECK(mem_open(&m, 0) == 0);
+    L.tp_base = 32;
+    uint8_t *sub = calloc(1, 64), *subsub = calloc(1, 64), *alien = calloc(1, 64);
+    put64(sub, L.tp_base, addr(task_t));
+    put64(subsub, L.tp_base, addr(sub));
+    put64(alien, L.tp_base, 0);
+    uint8_t *t1 = make_task(0x10, 0, 0xC1, 0, 0), *t2 = make_task(0x10, 0, 0xC2, 0, 0);
+    uint8_t *t3 = make_task(0x10, 0, 0xC3, 0, 0);
+    put64(t1, L.ob_type, addr(subsub));
+    put64(t3, L.ob_type, addr(alien));
+    uint64_t table[8] = { addr(t1), 0, addr(t2), 0, addr(t3), 0, 0, 0 };   /* (key, hash) entries */
+    uint8_t *set = calloc(1, 64);
+    put64(set, L.set_mask, 3);
+    put64(set, L.set_table, addr(table));
+    A.reg_strong[0] = addr(set);
+    A.nreg_strong = 1;
+    aio_task out[4];
+    uint64_t seen = 0;
+    CHECK(aio_read_tasks(&m, &L, &A, out, 4, &seen) == 2);
+    CHECK(aio_is_task_type(&A, addr(subsub)) && !aio_is_task_type(&A, addr(alien)));
+    free(sub); free(subsub); free(alien); free(t1); free(t2); free(t3); free(set);
+    mem_close(&m);
+}
+
 static void test_lazy_task_name(void)
 {
     setup();
@@ -281,6 +312,7 @@ int main(void)
     RUN(test_chain_cycle_and_states);
     RUN(test_chain_through_async_generator);
     RUN(test_registries);
+    RUN(test_task_subclass);
     RUN(test_lazy_task_name);
     return CHECK_DONE();
 }
