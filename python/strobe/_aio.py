@@ -233,7 +233,7 @@ def install_hooks(ext):
     from asyncio import base_events, tasks
     if _patched:
         return
-    ext.hook_env(asyncio.Task, asyncio.Future, asyncio.current_task)
+    ext.hook_env(asyncio.Task, asyncio.Future, asyncio.current_task, base_events.BaseEventLoop)
     _patch(ext, base_events.BaseEventLoop, "create_task", "create_task")
     for name in ("gather", "shield", "wait", "as_completed"):
         orig = getattr(tasks, name, None)

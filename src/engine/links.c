@@ -171,7 +171,7 @@ void links_prune(links *l, uint64_t before, int (*alive)(void *, uint64_t), void
     }
 }
 
-void links_running_loop(links *l, uint64_t loop, int64_t tid)
+void links_running_loop(links *l, uint64_t loop, int64_t tid, int stepped)
 {
     pthread_mutex_lock(&l->lock);
     for (int i = 0; i < l->nloops;) {   /* one loop per thread, one thread per loop */
@@ -183,14 +183,19 @@ void links_running_loop(links *l, uint64_t loop, int64_t tid)
     if (loop && l->nloops < LINKS_MAX_LOOPS) {
         l->loops[l->nloops].loop = loop;
         l->loops[l->nloops].tid = tid;
+        l->loops[l->nloops].stepped = stepped;
         l->nloops++;
     }
     pthread_mutex_unlock(&l->lock);
 }
 
-int64_t links_loop_tid(const links *l, uint64_t loop)
+int64_t links_loop_tid(const links *l, uint64_t loop, int *stepped)
 {
     for (int i = 0; i < l->nloops; i++)
-        if (l->loops[i].loop == loop) return l->loops[i].tid;
+        if (l->loops[i].loop == loop) {
+            *stepped = l->loops[i].stepped;
+            return l->loops[i].tid;
+        }
+    *stepped = 0;
     return 0;
 }

@@ -45,7 +45,7 @@ typedef struct {
 typedef struct {
     pthread_mutex_t lock;
     /* running loops as the hooks saw them set: loop -> kernel tid */
-    struct { uint64_t loop; int64_t tid; } loops[LINKS_MAX_LOOPS];
+    struct { uint64_t loop; int64_t tid; int stepped; } loops[LINKS_MAX_LOOPS];
     int nloops;
     child_link *c;
     size_t c_cap, c_used;
@@ -64,11 +64,13 @@ void links_child(links *l, uint64_t child, uint64_t child_coro, uint64_t parent,
 /* children NULL or n == 0: forget key.  coro: the key is a coroutine. */
 void links_awaitable(links *l, uint64_t key, const uint64_t *children, size_t n, int coro);
 
-/* A thread (kernel tid) starts running `loop`, or (loop 0) stops. */
-void links_running_loop(links *l, uint64_t loop, int64_t tid);
+/* A thread (kernel tid) starts running `loop`, or (loop 0) stops.
+ * stepped: the loop steps in Python (BaseEventLoop._run_once), so its
+ * thread's stack shows the step while it runs; else (uvloop) it does not. */
+void links_running_loop(links *l, uint64_t loop, int64_t tid, int stepped);
 
 /* From the sampling thread, with l->lock held. */
-int64_t links_loop_tid(const links *l, uint64_t loop);   /* 0 when unknown */
+int64_t links_loop_tid(const links *l, uint64_t loop, int *stepped);   /* 0 when unknown */
 const child_link *links_find_child(const links *l, uint64_t child);
 const await_link *links_find_awaitable(const links *l, uint64_t key);
 /* Forget child links whose child is not `alive` and that were recorded

@@ -855,7 +855,7 @@ void sampler_link_awaitable(sampler *s, uint64_t key, const uint64_t *children, 
     links_awaitable(&s->links, key, children, n, coro);
 }
 
-void sampler_running_loop(sampler *s, uint64_t loop, int64_t tid)
+void sampler_running_loop(sampler *s, uint64_t loop, int64_t tid, int stepped)
 {
-    links_running_loop(&s->links, loop, tid);
+    links_running_loop(&s->links, loop, tid, stepped);
 }

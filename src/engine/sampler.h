@@ -98,8 +98,9 @@ int sampler_add_task_type(sampler *s, uint64_t type);
 void sampler_link_child(sampler *s, uint64_t child, uint64_t child_coro, uint64_t parent,
                         uint64_t parent_coro, int kind);
 void sampler_link_awaitable(sampler *s, uint64_t key, const uint64_t *children, size_t n, int coro);
-/* The calling thread (kernel tid) starts running `loop` (0: stops). */
-void sampler_running_loop(sampler *s, uint64_t loop, int64_t tid);
+/* The calling thread (kernel tid) starts running `loop` (0: stops);
+ * stepped: the loop's step is Python code (see links.h). */
+void sampler_running_loop(sampler *s, uint64_t loop, int64_t tid, int stepped);
 
 /* Validation of user-facing values shared by the CLI and the module. */
 const char *sampler_mode_name(int mode);

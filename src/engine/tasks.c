@@ -233,7 +233,7 @@ static int runs_stepped_loop(const taskpass *tp, uint64_t key)
     return 0;
 }
 
-enum { FOUND_STEP = 1, FOUND_HOOK, FOUND_REMEMBERED };
+enum { FOUND_STEP = 1, FOUND_HOOK, FOUND_HOOK_NATIVE, FOUND_REMEMBERED };
 
 /* The thread (index into s->tt) running `loop` in this pass, or -1, and how
  * we know: its stack shows the loop stepping (or one of its tasks running),
@@ -249,14 +249,15 @@ static int32_t loop_thread(sampler *s, size_t nth, uint64_t loop, int *how)
             return (int32_t)i;
         }
     taskpass *tp = &s->tp;
+    int stepped;
     pthread_mutex_lock(&s->links.lock);
-    int64_t tid = links_loop_tid(&s->links, loop);
+    int64_t tid = links_loop_tid(&s->links, loop, &stepped);
     pthread_mutex_unlock(&s->links.lock);
     if (tid > 0)
         for (size_t i = 0; i < nth; i++)
             if ((s->tt[i].ok || s->tt[i].torn) && s->tt[i].te->native_id == tid &&
                 (!s->tt[i].loop || s->tt[i].loop == loop)) {
-                *how = FOUND_HOOK;
+                *how = stepped ? FOUND_HOOK : FOUND_HOOK_NATIVE;
                 return (int32_t)i;
             }
     loop_entry *le = find_loop(tp, loop);
@@ -267,6 +268,16 @@ static int32_t loop_thread(sampler *s, size_t nth, uint64_t loop, int *how)
                 return (int32_t)i;
             }
     return -1;
+}
+
+/* Do the hooks know this loop as one that steps in Python? */
+static int loop_is_stepped(sampler *s, uint64_t loop)
+{
+    int stepped;
+    pthread_mutex_lock(&s->links.lock);
+    int64_t tid = links_loop_tid(&s->links, loop, &stepped);
+    pthread_mutex_unlock(&s->links.lock);
+    return tid > 0 && stepped;
 }
 
 static int unclaimed_coroutine(sampler *s, const raw_frame *f, size_t n)
@@ -321,7 +332,8 @@ static void find_running(sampler *s, size_t nth)
         }
         /* A thread running a task whose loop steps in Python, yet no step
          * frame on its stack: the stack was cut while we read it. */
-        if (outermost >= 0 && tt->step_idx < 0 && runs_stepped_loop(tp, tt->te->key)) {
+        if (outermost >= 0 && tt->step_idx < 0 &&
+            (runs_stepped_loop(tp, tt->te->key) || loop_is_stepped(s, tp->t[outermost].loop))) {
             tt->torn = 1;
             for (int32_t t = outer; t >= 0; t = tp->parent[t]) tp->flags[t] |= TF_BAD;
         }
@@ -720,7 +732,8 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
     } else if (recent && (le->from_step || !readable) && (how == FOUND_HOOK || !readable)) {
         for (uint32_t i = 0; i < le->nbase; i++) put(&b, le->base[i]);
         truncated = le->base_truncated;
-    } else if (readable && !(le && le->from_step) && (how == FOUND_HOOK || how == FOUND_REMEMBERED)) {
+    } else if (readable && (how == FOUND_HOOK_NATIVE || (how == FOUND_REMEMBERED && le && !le->from_step))) {
+        /* a loop whose step is native code (uvloop): the thread's stack */
         raw_frame *f = s->raw.f + tt->raw_start;
         put_frames(&b, f, tt->raw_n);
     } else {

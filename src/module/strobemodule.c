@@ -129,6 +129,7 @@ static strobe_aio g_aio;            /* the facts given to the sampler, for the h
 static PyObject *g_task_type;       /* asyncio.Task */
 static PyObject *g_future_type;     /* asyncio.Future */
 static PyObject *g_current_task;    /* asyncio.current_task */
+static PyObject *g_base_loop_type;  /* asyncio.BaseEventLoop (steps in Python) */
 static PyObject *g_watched;         /* {key address: weakref}: awaitables to forget when they die */
 
 static uint64_t addr_of(PyObject *o) { return (uint64_t)(uintptr_t)o; }
@@ -233,8 +234,12 @@ static void hook_report(HookObject *h, PyObject *args, PyObject *res, PyObject *
         break;
     case HOOK_SET_RUNNING_LOOP:
         if (na >= 1)
-            sampler_running_loop(g_sampler, PyTuple_GET_ITEM(args, 0) == Py_None ? 0 : addr_of(PyTuple_GET_ITEM(args, 0)),
-                                 (int64_t)syscall(SYS_gettid));
+        {
+            PyObject *loop = PyTuple_GET_ITEM(args, 0);
+            int stepped = loop != Py_None && g_base_loop_type && PyObject_IsInstance(loop, g_base_loop_type) == 1;
+            sampler_running_loop(g_sampler, loop == Py_None ? 0 : addr_of(loop), (int64_t)syscall(SYS_gettid),
+                                 stepped);
+        }
         break;
     case HOOK_TG_CREATE:
         if (na >= 1) {
@@ -341,14 +346,16 @@ static PyObject *py_hook(PyObject *self, PyObject *args)
     return (PyObject *)h;
 }
 
-/* hook_env(Task, Future, current_task): the objects the hooks compare with */
+/* hook_env(Task, Future, current_task, BaseEventLoop): what the hooks use */
 static PyObject *py_hook_env(PyObject *self, PyObject *args)
 {
-    PyObject *t, *f, *ct;
-    if (!PyArg_ParseTuple(args, "OOO", &t, &f, &ct)) return NULL;
+    PyObject *t, *f, *ct, *bl;
+    if (!PyArg_ParseTuple(args, "OOOO", &t, &f, &ct, &bl)) return NULL;
     Py_INCREF(t);
     Py_INCREF(f);
     Py_INCREF(ct);
+    Py_INCREF(bl);
+    Py_XSETREF(g_base_loop_type, bl);
     Py_XSETREF(g_task_type, t);
     Py_XSETREF(g_future_type, f);
     Py_XSETREF(g_current_task, ct);
@@ -714,7 +721,7 @@ static PyMethodDef methods[] = {
     { "find_int_offset", py_find_int_offset, METH_VARARGS, "find_int_offset(objs, values, size)" },
     { "set_aio", py_set_aio, METH_O, "set_aio(facts): turn on asyncio task stacks" },
     { "hook", py_hook, METH_VARARGS, "hook(func, kind) -> a Hook calling func and reporting links" },
-    { "hook_env", py_hook_env, METH_VARARGS, "hook_env(Task, Future, current_task)" },
+    { "hook_env", py_hook_env, METH_VARARGS, "hook_env(Task, Future, current_task, BaseEventLoop)" },
     { "add_task_type", py_add_task_type, METH_O, "add_task_type(type): a Task subclass" },
     { "unqualified", py_unqualified, METH_NOARGS, "Codes known only by co_name (3.8-3.10)." },
     { "qualify", py_qualify, METH_VARARGS, "qualify(list of (code, qualname, name, file, line))" },

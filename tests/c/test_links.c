@@ -73,14 +73,16 @@ static void test_running_loops(void)
 {
     links l;
     CHECK(links_init(&l) == 0);
-    links_running_loop(&l, 0x100, 11);
-    links_running_loop(&l, 0x200, 12);
-    CHECK(links_loop_tid(&l, 0x100) == 11 && links_loop_tid(&l, 0x200) == 12);
-    links_running_loop(&l, 0, 11);                 /* thread 11 stops its loop */
-    CHECK(links_loop_tid(&l, 0x100) == 0 && links_loop_tid(&l, 0x200) == 12);
-    links_running_loop(&l, 0x200, 13);             /* the loop moves to another thread */
-    CHECK(links_loop_tid(&l, 0x200) == 13 && l.nloops == 1);
-    for (int i = 0; i < 2 * LINKS_MAX_LOOPS; i++) links_running_loop(&l, 0x1000 + (uint64_t)i, 100 + i);
+    int st;
+    links_running_loop(&l, 0x100, 11, 1);
+    links_running_loop(&l, 0x200, 12, 0);
+    CHECK(links_loop_tid(&l, 0x100, &st) == 11 && st == 1);
+    CHECK(links_loop_tid(&l, 0x200, &st) == 12 && st == 0);
+    links_running_loop(&l, 0, 11, 0);              /* thread 11 stops its loop */
+    CHECK(links_loop_tid(&l, 0x100, &st) == 0 && links_loop_tid(&l, 0x200, &st) == 12);
+    links_running_loop(&l, 0x200, 13, 0);          /* the loop moves to another thread */
+    CHECK(links_loop_tid(&l, 0x200, &st) == 13 && l.nloops == 1);
+    for (int i = 0; i < 2 * LINKS_MAX_LOOPS; i++) links_running_loop(&l, 0x1000 + (uint64_t)i, 100 + i, 1);
     CHECK(l.nloops == LINKS_MAX_LOOPS);
     links_free(&l);
 }
