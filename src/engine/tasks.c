@@ -534,20 +534,24 @@ static uint64_t hash_bytes64(const uint8_t *b, size_t n)
     return strobe_mix64(h ^ w);
 }
 
+/* The entry of task `addr`, or the empty slot for it, or NULL when the
+ * table is full (never, given info_reserve; but a probe is bounded). */
 static struct task_info *info_slot(taskpass *tp, uint64_t addr)
 {
     size_t mask = tp->info_cap - 1;
     size_t i = strobe_mix64(addr) & mask;
-    while (tp->info[i].addr && tp->info[i].addr != addr) i = (i + 1) & mask;
-    return &tp->info[i];
+    for (size_t probes = 0; probes < tp->info_cap; probes++, i = (i + 1) & mask)
+        if (!tp->info[i].addr || tp->info[i].addr == addr) return &tp->info[i];
+    return NULL;
 }
 
+/* Room for every task of this pass: at most half full after it, or start
+ * over (the entries are a cache, refilled as tasks are seen). */
 static int info_reserve(taskpass *tp, size_t ntasks)
 {
+    if (tp->info && 2 * (tp->info_used + ntasks) <= tp->info_cap) return 0;
     size_t want = 64;
-    while (want < 3 * ntasks) want <<= 1;
-    if (tp->info && tp->info_used * 2 < tp->info_cap && tp->info_cap >= want / 2) return 0;
-    /* start over: entries are a cache, refilled as tasks are seen */
+    while (want < 4 * ntasks) want <<= 1;
     free(tp->info);
     tp->info = calloc(want, sizeof *tp->info);
     tp->info_cap = tp->info ? want : 0;
@@ -559,6 +563,7 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
 {
     taskpass *tp = &s->tp;
     struct task_info *e = info_slot(tp, t->addr);
+    if (!e) return NULL;
     if (e->addr == t->addr && e->tick == s->ticks && e->thread_labels == te->labels)
         return e;   /* checked already in this pass */
     uint8_t snap[NAME_SNAP];
