@@ -50,6 +50,7 @@ typedef struct {
     uint64_t coro;
     uint64_t waiter;      /* fut_waiter: the future it awaits, or 0 */
     uint64_t name;        /* str (or, 3.12+, an int n meaning "Task-n") */
+    uint64_t name_hash;   /* of the name's bytes, read right after the task (tasks.c) */
 } aio_task;
 
 /* Every pending task of the registries, at most max.  *seen counts every

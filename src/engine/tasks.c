@@ -142,7 +142,12 @@ static int32_t find_coro(const taskpass *tp, uint64_t coro)
     return -1;
 }
 
-/* Read the registries; dedupe (a 3.12 eager task can be in two sets). */
+static int name_snapshot(sampler *s, uint64_t name, uint8_t *out);
+static uint64_t hash_bytes64(const uint8_t *b, size_t n);
+
+/* Read the registries; dedupe (a 3.12 eager task can be in two sets).  Each
+ * task's name is read right after it: a task that dies later in the pass
+ * may leave its name's memory to another task's name. */
 static int read_tasks(sampler *s)
 {
     taskpass *tp = &s->tp;
@@ -163,6 +168,9 @@ static int read_tasks(sampler *s)
         for (int i = 0; i < n; i++) {
             if (find_addr(tp, tp->t[i].addr) >= 0) continue;
             tp->t[k] = tp->t[i];
+            uint8_t snap[NAME_SNAP];
+            int sl = name_snapshot(s, tp->t[k].name, snap);
+            tp->t[k].name_hash = sl < 0 ? 0 : hash_bytes64(snap, (size_t)sl);
             map_put(tp->by_addr, tp->map_cap, tp->t[k].addr, (uint32_t)k);
             if (find_coro(tp, tp->t[k].coro) < 0) map_put(tp->by_coro, tp->map_cap, tp->t[k].coro, (uint32_t)k);
             k++;
@@ -303,6 +311,15 @@ static void find_running(sampler *s, size_t nth)
             }
             int32_t ti = f[k].gen ? find_coro(tp, f[k].gen) : -1;
             if (ti < 0 || (tp->flags[ti] & TF_RUNNING)) continue;
+            /* The frame was read before the task: its coroutine must still
+             * run the same code (else the address now holds another task's
+             * coroutine, and the stack mixes two instants). */
+            aio_gen g;
+            if (aio_read_gen(&s->mem, &s->L, f[k].gen, &g) != 0 || g.raw.code != f[k].code) {
+                tt->torn = 1;
+                tp->flags[ti] |= TF_BAD;
+                continue;
+            }
             tp->flags[ti] |= TF_RUNNING;
             tp->thread[ti] = (int32_t)i;
             tp->seg_hi[ti] = (int32_t)k;
@@ -566,17 +583,19 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     if (!e) return NULL;
     if (e->addr == t->addr && e->tick == s->ticks && e->thread_labels == te->labels)
         return e;   /* checked already in this pass */
-    uint8_t snap[NAME_SNAP];
-    int sl = name_snapshot(s, t->name, snap);
-    if (sl < 0) return NULL;
-    uint64_t sh = hash_bytes64(snap, (size_t)sl);
+    uint64_t sh = t->name_hash;
+    if (!sh) return NULL;
     if (e->addr == t->addr && e->snap_hash == sh && e->thread_labels == te->labels) {
         e->tick = s->ticks;
         return e;
     }
+    /* decode the name, and check it is still the one read with the task */
     char name[PYOBJ_MAX_STR * 4 + 8] = "task:";
+    uint8_t snap[NAME_SNAP];
     int nl = aio_task_name(&s->mem, &s->L, t->name, name + 5, sizeof name - 5);
     if (nl < 0) return NULL;
+    int sl = name_snapshot(s, t->name, snap);
+    if (sl < 0 || hash_bytes64(snap, (size_t)sl) != sh) return NULL;
     profile *p = &s->prof;
     uint32_t sid, fid, loc, lset;
     if (profile_intern_string(p, name, (size_t)nl + 5, &sid) != PROF_OK ||

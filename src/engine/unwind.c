@@ -32,13 +32,21 @@
 #define TSTATE_BUF 4096
 
 
+/* Read now, not from the pass's page snapshots: the thread list was read a
+ * while ago. */
+static int read_fresh(mem_target *m, uint64_t addr, void *out)
+{
+    mem_iov v = { addr, out, 8 };
+    return mem_readv_fresh(m, &v, 1);
+}
+
 int unwind_current_frame(unwinder *u, uint64_t tstate, uint64_t *frame)
 {
     const strobe_layout *L = u->L;
-    if (L->ts_frame >= 0) return mem_read(u->mem, tstate + (uint64_t)L->ts_frame, 8, frame);
+    if (L->ts_frame >= 0) return read_fresh(u->mem, tstate + (uint64_t)L->ts_frame, frame);
     uint64_t cframe;
-    if (mem_read(u->mem, tstate + (uint64_t)L->ts_cframe, 8, &cframe) != 0 || !cframe) return -1;
-    return mem_read(u->mem, cframe + (uint64_t)L->cframe_current_frame, 8, frame);
+    if (read_fresh(u->mem, tstate + (uint64_t)L->ts_cframe, &cframe) != 0 || !cframe) return -1;
+    return read_fresh(u->mem, cframe + (uint64_t)L->cframe_current_frame, frame);
 }
 
 int unwind_threads(unwinder *u, uint64_t interp, unwind_thread *out, int max)
