@@ -167,7 +167,8 @@ class LinksTest(TaskStackCase):
         samples, _ = self.samples()
         for s in self.assert_under(samples, "agen_source", ["agen"]):
             names = s.frames_of("agen")
-            self.assertEqual(names[-3:], ["scen_agen", "agen_source", "sleep"], names)
+            i = names.index("agen_source")
+            self.assertEqual(names[i - 1:i + 2], ["scen_agen", "agen_source", "sleep"], names)
         for fn in ("managed_resource", "__aenter__"):
             hits = [s for s in samples if s.task == "acm" and any(n.endswith(fn) for n in s.frames_of("acm"))]
             self.assertGreater(support.total(hits), 0, "%s not in the acm task's stacks:\n%s"

@@ -34,7 +34,12 @@ class ThreadNameTest(StrobeTestCase):
         for name in ("MainThread", "worker-alpha", "renamed-gamma", "Zürich-線程-𐌰"):
             self.assertIn(name, seen, "thread %r missing; threads seen: %r" % (name, seen))
         allowed = {"MainThread", "worker-alpha", "initial-gamma", "renamed-gamma", "Zürich-線程-𐌰"}
-        self.assertEqual(set(seen) - allowed, set(), "unexpected thread names")
+        # A thread sampled in its first moments, before threading has told
+        # strobe its name (the hook runs as the thread starts), is tid-N:
+        # a sample or two at most.
+        early = {n for n in seen if re.match(r"^tid-\d+$", n)}
+        self.assertLessEqual(sum(seen[n] for n in early), 3, seen)
+        self.assertEqual(set(seen) - allowed - early, set(), "unexpected thread names")
         # The renamed thread spends 0.2 s under its first name, 1 s under the new one.
         self.assertGreater(seen["renamed-gamma"], seen.get("initial-gamma", 0), seen)
         # Each worker's samples are its own code.
