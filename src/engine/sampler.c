@@ -408,8 +408,6 @@ static void tick(sampler *s, int64_t now)
         tt->te = &s->te_next[m];
         m++;
         if (!t->frame) continue;   /* no Python code running on it */
-        if (tt->te->names_version != version && sampler_thread_labels(s, tt->te, version) != 0)
-            continue;
         tt->raw_start = s->raw.n;
         /* The frame pointer is read again right before the walk (the list
          * was read a while ago), and a walk that fails because the thread
@@ -429,6 +427,12 @@ static void tick(sampler *s, int64_t now)
             }
         }
         if (got < 0) tt->torn = 1;
+        /* Labels after the stack: a thread seen running its target has told
+         * threading (and so us) its name by then. */
+        if (tt->te->names_version != version && sampler_thread_labels(s, tt->te, version) != 0) {
+            tt->torn = 0;
+            continue;
+        }
         if (got <= 0) continue;
         tt->raw_n = (size_t)got;
         tt->ok = 1;
