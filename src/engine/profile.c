@@ -26,31 +26,9 @@
 /* ---- hashing ---------------------------------------------------------- */
 
 
-static inline uint64_t rotl64(uint64_t x, int r)
-{
-    return (x << r) | (x >> (64 - r));
-}
-
-/* Word-at-a-time hash of a byte string; every byte and the length count. */
 static uint32_t hash_bytes(const void *data, size_t len)
 {
-    const unsigned char *s = data;
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)len * 0xc2b2ae3d27d4eb4fULL);
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h ^= w * 0x87c37b91114253d5ULL;
-        h = rotl64(h, 31) * 0x4cf5ad432745937fULL;
-        s += 8;
-        len -= 8;
-    }
-    if (len) {
-        uint64_t w = 0;
-        memcpy(&w, s, len);
-        h ^= w * 0x87c37b91114253d5ULL;
-        h = rotl64(h, 31) * 0x4cf5ad432745937fULL;
-    }
-    return (uint32_t)(strobe_mix64(h) >> 32);
+    return (uint32_t)(strobe_hash_bytes(data, len) >> 32);
 }
 
 static inline uint32_t hash_pair(uint64_t a, uint64_t b)

@@ -143,7 +143,6 @@ static int32_t find_coro(const taskpass *tp, uint64_t coro)
 }
 
 static int name_snapshot(sampler *s, uint64_t name, uint8_t *out);
-static uint64_t hash_bytes64(const uint8_t *b, size_t n);
 
 /* Read the registries; dedupe (a 3.12 eager task can be in two sets).  Each
  * task's name is read right after it: a task that dies later in the pass
@@ -170,7 +169,7 @@ static int read_tasks(sampler *s)
             tp->t[k] = tp->t[i];
             uint8_t snap[NAME_SNAP];
             int sl = name_snapshot(s, tp->t[k].name, snap);
-            tp->t[k].name_hash = sl < 0 ? 0 : hash_bytes64(snap, (size_t)sl);
+            tp->t[k].name_hash = sl < 0 ? 0 : strobe_hash_bytes(snap, (size_t)sl);
             map_put(tp->by_addr, tp->map_cap, tp->t[k].addr, (uint32_t)k);
             if (find_coro(tp, tp->t[k].coro) < 0) map_put(tp->by_coro, tp->map_cap, tp->t[k].coro, (uint32_t)k);
             k++;
@@ -537,20 +536,6 @@ static int name_snapshot(sampler *s, uint64_t name, uint8_t *out)
     return (int)(n + len);
 }
 
-static uint64_t hash_bytes64(const uint8_t *b, size_t n)
-{
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, b + i, 8);
-        h = strobe_mix64(h ^ w);
-    }
-    uint64_t w = 0;
-    memcpy(&w, b + i, n - i);
-    return strobe_mix64(h ^ w);
-}
-
 /* The entry of task `addr`, or the empty slot for it, or NULL when the
  * table is full (never, given info_reserve; but a probe is bounded). */
 static struct task_info *info_slot(taskpass *tp, uint64_t addr)
@@ -595,7 +580,7 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     int nl = aio_task_name(&s->mem, &s->L, t->name, name + 5, sizeof name - 5);
     if (nl < 0) return NULL;
     int sl = name_snapshot(s, t->name, snap);
-    if (sl < 0 || hash_bytes64(snap, (size_t)sl) != sh) return NULL;
+    if (sl < 0 || strobe_hash_bytes(snap, (size_t)sl) != sh) return NULL;
     profile *p = &s->prof;
     uint32_t sid, fid, loc, lset;
     if (profile_intern_string(p, name, (size_t)nl + 5, &sid) != PROF_OK ||
@@ -774,7 +759,7 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
     if (!leaf) return;
     int64_t v[NVALUES] = { weight, weight * tt->wall, innermost ? s->tt[lth].cpu : 0 };
     /* a parked task gives the same stack pass after pass: its id is kept */
-    uint64_t h = hash_bytes64((const uint8_t *)s->stackbuf, b.n * sizeof *s->stackbuf) ^
+    uint64_t h = strobe_hash_bytes((const uint8_t *)s->stackbuf, b.n * sizeof *s->stackbuf) ^
                  strobe_mix64(b.omitted * 2 + (uint64_t)truncated);
     if (leaf->stack_len == b.n + 1 && leaf->stack_hash == h && !b.omitted && !truncated &&
         sampler_same_stack(s, leaf->stack, s->stackbuf, b.n)) {
