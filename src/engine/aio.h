@@ -65,7 +65,7 @@ enum gen_state { GEN_CREATED = 1, GEN_SUSPENDED = 2, GEN_EXECUTING = 3, GEN_DONE
 typedef struct {
     int state;            /* enum gen_state */
     uint64_t frame;       /* its frame (PyFrameObject *, or the embedded frame) */
-    raw_frame raw;        /* the frame as unwind_resolve() takes it */
+    raw_frame raw;        /* the frame as unwind_location() takes it */
     uint64_t awaiting;    /* the object it is suspended awaiting (yield from), or 0 */
 } aio_gen;
 

@@ -129,7 +129,7 @@ static int read_windows(codecache *c, const uint64_t obj[CC_NOBJ], uint8_t win[C
 
 /* Validate a live entry with one batched read of header + four windows,
  * always of the memory as it is now (not through mem's page cache). */
-static int still_valid(codecache *c, code_info *e, int fresh)
+static int still_valid(codecache *c, code_info *e)
 {
     const strobe_layout *L = c->L;
     uint8_t hdr[CC_MAX_CODE_HDR];
@@ -144,7 +144,6 @@ static int still_valid(codecache *c, code_info *e, int fresh)
     }
     /* One system call for the five small ranges: cheaper than five pages
      * through the cache (names and files sit on pages of their own). */
-    (void)fresh;
     if (mem_readv_fresh(c->mem, v, 1 + CC_NOBJ) != 0) return 0;
     if (mem_u64(hdr, L->ob_type) != L->code_type || !mem_refcnt_live(hdr, L->ob_refcnt)) return 0;
     uint64_t obj[CC_NOBJ];
@@ -183,7 +182,7 @@ static int build(codecache *c, code_info *e, uint64_t code)
     /* The code object may have died while we read what it points to (a
      * stale frame): the entry counts only if the code is still the same,
      * alive, object now. */
-    if (!still_valid(c, &n, 1)) {
+    if (!still_valid(c, &n)) {
         free(n.linetable);
         return -1;
     }
@@ -206,7 +205,7 @@ const code_info *codecache_lookup(codecache *c, uint64_t code)
     if (!code) return NULL;
     code_info *e = find_slot(c, code);
     if (e->code == code) {
-        if (e->checked == c->mem->gen || still_valid(c, e, 0)) {
+        if (e->checked == c->mem->gen || still_valid(c, e)) {
             e->checked = c->mem->gen;
             c->hits++;
             return e;

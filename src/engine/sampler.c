@@ -430,14 +430,14 @@ static void tick(sampler *s, int64_t now)
         /* Labels after the stack: a thread seen running its target has told
          * threading (and so us) its name by then. */
         if (tt->te->names_version != version && sampler_thread_labels(s, tt->te, version) != 0) {
-            tt->torn = 0;
+            tt->torn = 0;   /* no labels: the thread gives nothing this pass, tasks included */
             continue;
         }
         if (got <= 0) continue;
         tt->raw_n = (size_t)got;
         tt->ok = 1;
     }
-    if (s->aio.enabled) tasks_pass(s, m, version);
+    if (s->aio.enabled) tasks_pass(s, m);
     for (size_t i = 0; i < m; i++) {
         tick_thread *tt = &s->tt[i];
         if (!tt->ok || tt->covered) continue;

@@ -167,7 +167,7 @@ int sampler_add(sampler *s, uint32_t stack, uint32_t labels, const int64_t *valu
 int sampler_same_stack(sampler *s, uint32_t stack, const uint32_t *locs, size_t n);
 
 /* tasks.c */
-void tasks_pass(sampler *s, size_t nthreads, uint64_t names_version);
+void tasks_pass(sampler *s, size_t nthreads);
 void tasks_free(taskpass *tp);
 
 #endif

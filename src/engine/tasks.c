@@ -723,8 +723,6 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
     tick_thread *tt = &s->tt[th];
     int innermost = (tp->flags[k] & TF_INNERMOST) != 0;
     if (s->cfg.mode == SAMPLER_CPU && (!innermost || tt->cpu == 0)) return;
-    /* the base: the loop's, as kept this pass or (when the loop thread
-     * could not be read whole this pass) a recent one */
     /* The base the root task stands on.  From this pass's stack when it
      * shows the loop stepping; else the loop's base as last read, if the
      * loop still runs (the hooks say so, or its thread could not be read
@@ -789,10 +787,9 @@ static void set_stride(sampler *s, taskpass *tp, uint64_t emitted, int64_t ns)
     if (tp->stride > tp->max_stride) tp->max_stride = tp->stride;
 }
 
-void tasks_pass(sampler *s, size_t nth, uint64_t version)
+void tasks_pass(sampler *s, size_t nth)
 {
     taskpass *tp = &s->tp;
-    (void)version;
     pthread_mutex_lock(&s->links.lock);
     uint64_t seq_before = s->links.seq + 1;   /* links recorded from now on may be of tasks not read */
     pthread_mutex_unlock(&s->links.lock);

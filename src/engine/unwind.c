@@ -224,16 +224,6 @@ int64_t unwind_location(unwinder *u, const raw_frame *f)
     return loc;
 }
 
-int unwind_resolve(unwinder *u, raw_frame *f, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        int64_t loc = unwind_location(u, &f[i]);
-        if (loc < 0) return (int)loc;
-        f[i].loc = (uint32_t)loc;
-    }
-    return UNWIND_OK;
-}
-
 int unwind_probe_tid_offsets(mem_target *m, int32_t *cand, int max)
 {
     uint8_t buf[2048];

@@ -86,14 +86,12 @@ int unwind_current_frame(unwinder *u, uint64_t tstate, uint64_t *frame);
  * Returns the number appended or a negative status (v keeps what it had). */
 int unwind_raw(unwinder *u, uint64_t frame, raw_vec *v, int *truncated);
 
-/* Look up the code of each frame and set its loc (UNWIND_NO_LOC for frames
- * that are left out).  0 or a negative status (the stack must be dropped). */
-int unwind_resolve(unwinder *u, raw_frame *f, size_t n);
-
 /* The synthetic "<N frames omitted>" location ("N+" when truncated). */
 int unwind_omitted_location(unwinder *u, uint64_t omitted, int truncated, uint32_t *loc);
 
-/* Resolve a single frame: its location id, or UNWIND_NO_LOC, or a negative status. */
+/* Resolve a frame (done only when a stack needs it): its location id,
+ * UNWIND_NO_LOC for a frame left out, or a negative status (the stack must be
+ * dropped). */
 int64_t unwind_location(unwinder *u, const raw_frame *f);
 
 

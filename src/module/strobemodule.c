@@ -393,14 +393,12 @@ static int dict_addrs(PyObject *d, const char *key, uint64_t *out, int max, int 
 
 static int dict_addr(PyObject *d, const char *key, uint64_t *out)
 {
-    int n;
     PyObject *v = PyDict_GetItemString(d, key);
     if (!v) {
         PyErr_Format(PyExc_ValueError, "strobe: asyncio facts lack '%s'", key);
         return -1;
     }
     *out = PyLong_AsUnsignedLongLong(v);
-    (void)n;
     return PyErr_Occurred() ? -1 : 0;
 }
 
