@@ -462,6 +462,15 @@ int profile_intern_location(profile *p, uint32_t function, int64_t line, uint32_
     return PROF_OK;
 }
 
+int profile_intern_synthetic(profile *p, const char *name, size_t len, uint32_t *out)
+{
+    uint32_t sid, fid;
+    int rc = profile_intern_string(p, name, len, &sid);
+    if (rc == PROF_OK) rc = profile_intern_function(p, sid, 0, 0, &fid);
+    if (rc == PROF_OK) rc = profile_intern_location(p, fid, 0, out);
+    return rc;
+}
+
 int profile_intern_stack(profile *p, const uint32_t *locs, size_t n, uint32_t *out)
 {
     if (n > UINT32_MAX)

@@ -148,6 +148,9 @@ int profile_intern_string(profile *p, const char *s, size_t len, uint32_t *out);
 int profile_intern_function(profile *p, uint32_t name, uint32_t file,
                             int64_t start_line, uint32_t *out);
 int profile_intern_location(profile *p, uint32_t function, int64_t line, uint32_t *out);
+/* The location of a synthetic element named `name` (no file, line 0: a
+ * "<N frames omitted>" element or a task marker), interned whole. */
+int profile_intern_synthetic(profile *p, const char *name, size_t len, uint32_t *out);
 /* locs is leaf first */
 int profile_intern_stack(profile *p, const uint32_t *locs, size_t n, uint32_t *out);
 /* labels need not be sorted; the set is stored in the given order but

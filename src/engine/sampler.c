@@ -320,28 +320,33 @@ int sampler_emit(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, i
     return sampler_add(s, stack, labels, values);
 }
 
+void sampler_put(stack_builder *b, uint32_t loc)
+{
+    if (b->n < (size_t)b->s->cfg.max_depth) b->s->stackbuf[b->n++] = loc;
+    else b->omitted++;
+}
+
+void sampler_put_frames(stack_builder *b, raw_frame *f, size_t n)
+{
+    for (size_t i = 0; i < n && !b->failed; i++) {
+        if (b->n >= (size_t)b->s->cfg.max_depth) {
+            b->omitted += n - i;
+            return;
+        }
+        int64_t loc = unwind_frame_loc(&b->s->uw, &f[i]);
+        if (loc < 0) b->failed = 1;
+        else if (loc != UNWIND_NO_LOC) sampler_put(b, (uint32_t)loc);
+    }
+}
+
 /* A thread's own stack: its frames, the max_depth nearest the leaf. */
 static void emit_thread(sampler *s, tick_thread *tt)
 {
-    raw_frame *f = s->raw.f + tt->raw_start;
-    size_t k = 0;
-    uint64_t omitted = 0;
-    for (size_t i = 0; i < tt->raw_n; i++) {
-        if (k >= (size_t)s->cfg.max_depth) {
-            omitted++;
-            continue;
-        }
-        if (f[i].loc == UNWIND_UNRESOLVED) {
-            int64_t loc = unwind_location(&s->uw, &f[i]);
-            if (loc < 0) return;   /* stale: the stack is dropped (counted) */
-            f[i].loc = (uint32_t)loc;
-        }
-        if (f[i].loc == UNWIND_NO_LOC) continue;
-        s->stackbuf[k++] = f[i].loc;
-    }
-    if (k == 0) return;
+    stack_builder b = { s, 0, 0, 0 };
+    sampler_put_frames(&b, s->raw.f + tt->raw_start, tt->raw_n);
+    if (b.failed || b.n == 0) return;   /* stale: dropped (counted) */
     int64_t v[NVALUES] = { 1, tt->wall, tt->cpu };
-    sampler_emit(s, s->stackbuf, k, omitted, tt->truncated, tt->te->labels, v);
+    sampler_emit(s, s->stackbuf, b.n, b.omitted, tt->truncated, tt->te->labels, v);
 }
 
 /* A thread's outermost frame is the same for its whole life (its

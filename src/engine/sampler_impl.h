@@ -155,6 +155,19 @@ struct sampler {
 };
 
 int sampler_thread_labels(sampler *s, thread_entry *t, uint64_t version);
+
+/* A stack being assembled in s->stackbuf, leaf first: at most max_depth
+ * elements, the rest counted in `omitted`; `failed` once a frame could not
+ * be resolved (the stack is dropped). */
+typedef struct {
+    sampler *s;
+    size_t n;
+    uint64_t omitted;
+    int failed;
+} stack_builder;
+
+void sampler_put(stack_builder *b, uint32_t loc);
+void sampler_put_frames(stack_builder *b, raw_frame *f, size_t n);
 /* Add one stack (location ids, leaf first, n of them, then an element for
  * `omitted` frames left out, "N+" when `truncated`) with these values. */
 int sampler_emit(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, int truncated,

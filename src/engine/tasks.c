@@ -218,14 +218,11 @@ static void keep_base(sampler *s, loop_entry *e, tick_thread *tt)
     raw_frame *f = s->raw.f + tt->raw_start;
     uint32_t n = 0;
     for (size_t i = (size_t)tt->base_idx; i < tt->raw_n; i++) {
-        if (f[i].loc == UNWIND_UNRESOLVED) {
-            int64_t loc = unwind_location(&s->uw, &f[i]);
-            if (loc < 0) return;
-            f[i].loc = (uint32_t)loc;
-        }
-        if (f[i].loc == UNWIND_NO_LOC) continue;
+        int64_t loc = unwind_frame_loc(&s->uw, &f[i]);
+        if (loc < 0) return;
+        if (loc == UNWIND_NO_LOC) continue;
         if (n == LOOP_BASE_MAX) return;   /* too deep to keep: used from the stack directly */
-        e->base[n++] = f[i].loc;
+        e->base[n++] = (uint32_t)loc;
     }
     e->nbase = n;
     e->base_truncated = tt->truncated;
@@ -582,11 +579,8 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     int sl = name_snapshot(s, t->name, snap);
     if (sl < 0 || strobe_hash_bytes(snap, (size_t)sl) != sh) return NULL;
     profile *p = &s->prof;
-    uint32_t sid, fid, loc, lset;
-    if (profile_intern_string(p, name, (size_t)nl + 5, &sid) != PROF_OK ||
-        profile_intern_function(p, sid, 0, 0, &fid) != PROF_OK ||
-        profile_intern_location(p, fid, 0, &loc) != PROF_OK)
-        return NULL;
+    uint32_t loc, lset;
+    if (profile_intern_synthetic(p, name, (size_t)nl + 5, &loc) != PROF_OK) return NULL;
     size_t nlab;
     const prof_label *tl = profile_labels(p, te->labels, &nlab);
     prof_label lab[PROF_MAX_LABELS];
@@ -613,48 +607,6 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
 
 /* ---- stacks --------------------------------------------------------------------- */
 
-typedef struct {
-    sampler *s;
-    size_t n;
-    uint64_t omitted;
-    int failed;
-} builder;
-
-static void put(builder *b, uint32_t loc)
-{
-    if (b->n < (size_t)b->s->cfg.max_depth) b->s->stackbuf[b->n++] = loc;
-    else b->omitted++;
-}
-
-static void put_frames(builder *b, raw_frame *f, size_t n)
-{
-    for (size_t i = 0; i < n && !b->failed; i++) {
-        if (b->n >= (size_t)b->s->cfg.max_depth) {
-            b->omitted += n - i;
-            return;
-        }
-        if (f[i].loc == UNWIND_UNRESOLVED) {
-            int64_t loc = unwind_location(&b->s->uw, &f[i]);
-            if (loc < 0) {
-                b->failed = 1;
-                return;
-            }
-            f[i].loc = (uint32_t)loc;
-        }
-        if (f[i].loc != UNWIND_NO_LOC) put(b, f[i].loc);
-    }
-}
-
-static int synthetic(sampler *s, const char *text, uint32_t *loc)
-{
-    uint32_t sid, fid;
-    return profile_intern_string(&s->prof, text, strlen(text), &sid) == PROF_OK &&
-                   profile_intern_function(&s->prof, sid, 0, 0, &fid) == PROF_OK &&
-                   profile_intern_location(&s->prof, fid, 0, loc) == PROF_OK
-               ? 0
-               : -1;
-}
-
 static void note_cycle(sampler *s, int32_t k)
 {
     taskpass *tp = &s->tp;
@@ -674,7 +626,7 @@ static void note_cycle(sampler *s, int32_t k)
 static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
 {
     taskpass *tp = &s->tp;
-    builder b = { s, 0, 0, 0 };
+    stack_builder b = { s, 0, 0, 0 };
     int32_t cur = k, root = k;
     int cycle = (tp->flags[k] & TF_CYCLE) != 0;
     for (size_t steps = 0; cur >= 0 && steps <= tp->n; steps++) {
@@ -683,10 +635,10 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
         if (tp->flags[cur] & TF_RUNNING) {
             tick_thread *tt = &s->tt[tp->thread[cur]];
             raw_frame *f = s->raw.f + tt->raw_start;
-            put_frames(&b, f + tp->seg_lo[cur], (size_t)(tp->seg_hi[cur] - tp->seg_lo[cur] + 1));
+            sampler_put_frames(&b, f + tp->seg_lo[cur], (size_t)(tp->seg_hi[cur] - tp->seg_lo[cur] + 1));
         } else {
             if (ensure_chain(s, cur) != 0) return;
-            put_frames(&b, tp->frames.f + tp->fr_start[cur], tp->fr_n[cur]);
+            sampler_put_frames(&b, tp->frames.f + tp->fr_start[cur], tp->fr_n[cur]);
             b.omitted += tp->fr_omitted[cur];
         }
         int how;
@@ -700,11 +652,11 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
             b.failed = 1;
             break;
         }
-        put(&b, ti->marker);
+        sampler_put(&b, ti->marker);
         int32_t p = tp->parent[cur];
         if (cycle && p == k) {
             uint32_t loc;
-            if (synthetic(s, "<await cycle>", &loc) == 0) put(&b, loc);
+            if (profile_intern_synthetic(&s->prof, "<await cycle>", 13, &loc) == PROF_OK) sampler_put(&b, loc);
             note_cycle(s, k);
             break;
         }
@@ -735,14 +687,14 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
     if (how == FOUND_STEP && readable) {
         raw_frame *f = s->raw.f + tt->raw_start;
         size_t from = tt->base_idx > 0 ? (size_t)tt->base_idx : 0;
-        put_frames(&b, f + from, tt->raw_n - from);
+        sampler_put_frames(&b, f + from, tt->raw_n - from);
     } else if (recent && (le->from_step || !readable) && (how == FOUND_HOOK || !readable)) {
-        for (uint32_t i = 0; i < le->nbase; i++) put(&b, le->base[i]);
+        for (uint32_t i = 0; i < le->nbase; i++) sampler_put(&b, le->base[i]);
         truncated = le->base_truncated;
     } else if (readable && (how == FOUND_HOOK_NATIVE || (how == FOUND_REMEMBERED && le && !le->from_step))) {
         /* a loop whose step is native code (uvloop): the thread's stack */
         raw_frame *f = s->raw.f + tt->raw_start;
-        put_frames(&b, f, tt->raw_n);
+        sampler_put_frames(&b, f, tt->raw_n);
     } else {
         tp->no_loop++;   /* its loop is not running now */
         return;

@@ -109,13 +109,9 @@ void raw_vec_free(raw_vec *v)
 int unwind_omitted_location(unwinder *u, uint64_t omitted, int truncated, uint32_t *loc)
 {
     char name[64];
-    uint32_t sid, fid;
     int len = snprintf(name, sizeof name, "<%llu%s frames omitted>",
                        (unsigned long long)omitted, truncated ? "+" : "");
-    if (profile_intern_string(u->prof, name, (size_t)len, &sid) != PROF_OK ||
-        profile_intern_function(u->prof, sid, 0, 0, &fid) != PROF_OK ||
-        profile_intern_location(u->prof, fid, 0, loc) != PROF_OK)
-        return UNWIND_EPROFILE;
+    if (profile_intern_synthetic(u->prof, name, (size_t)len, loc) != PROF_OK) return UNWIND_EPROFILE;
     return UNWIND_OK;
 }
 

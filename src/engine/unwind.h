@@ -94,6 +94,18 @@ int unwind_omitted_location(unwinder *u, uint64_t omitted, int truncated, uint32
  * dropped). */
 int64_t unwind_location(unwinder *u, const raw_frame *f);
 
+/* The same, kept in f->loc so that a frame shared by many stacks of a pass
+ * is looked up once. */
+static inline int64_t unwind_frame_loc(unwinder *u, raw_frame *f)
+{
+    if (f->loc == UNWIND_UNRESOLVED) {
+        int64_t loc = unwind_location(u, f);
+        if (loc < 0) return loc;
+        f->loc = (uint32_t)loc;
+    }
+    return f->loc;
+}
+
 
 /* Find where glibc keeps the kernel tid in struct pthread, by looking for
  * gettid() in this thread's own descriptor.  Call from two different threads
