@@ -26,7 +26,7 @@ def bottom(secs, truth):
     n = 0
     while time.perf_counter() < end:  # MARK: BOTTOM
         n += 1  # MARK: BOTTOM
-    return n
+    return n  # MARK: BOTTOM (a sample may land on the return)
 
 
 def recurse(n, secs, truth):
