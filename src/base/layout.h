@@ -129,6 +129,11 @@ typedef struct strobe_layout {
     int32_t setentry_size;    /* sizeof(setentry); the key is its first field */
     int32_t wr_object;        /* PyWeakReference.wr_object (Py_None once dead) */
     uint64_t none_addr;       /* &_Py_NoneStruct */
+
+    /* The GIL (struct _gil_runtime_state): its mutexes and condition
+     * variables lie inside, so a futex wait there is a wait for the GIL. */
+    uint64_t gil_addr;        /* 0 when unknown */
+    int32_t gil_size;
 } strobe_layout;
 
 #endif

@@ -85,14 +85,19 @@ static int setup_profile(sampler *s)
     profile *p = &s->prof;
     if (profile_add_value_type(p, "samples", "count") != V_COUNT ||
         profile_add_value_type(p, "wall-time", "nanoseconds") != V_WALL ||
-        profile_add_value_type(p, "cpu-time", "nanoseconds") != V_CPU)
+        profile_add_value_type(p, "cpu-time", "nanoseconds") != V_CPU ||
+        profile_add_value_type(p, "off-cpu-time", "nanoseconds") != V_OFF)
         return -1;
     p->default_value = s->cfg.mode == SAMPLER_CPU ? V_CPU : V_WALL;
     profile_set_period(p, "wall-time", "nanoseconds", (int64_t)(1e9 / s->cfg.rate_hz));
     if (intern(p, "thread id", &s->k_thread_id) || intern(p, "thread native id", &s->k_native_id) ||
         intern(p, "thread name", &s->k_thread_name) || intern(p, "task name", &s->k_task_name) ||
-        intern(p, "task id", &s->k_task_id))
+        intern(p, "task id", &s->k_task_id) || intern(p, "off cpu cause", &s->k_cause) ||
+        intern(p, "task state", &s->k_task_state) || intern(p, "running", &s->v_running) ||
+        intern(p, "suspended", &s->v_suspended))
         return -1;
+    for (int c = CAUSE_NONE + 1; c < NCAUSES; c++)
+        if (intern(p, offcpu_cause_name(c), &s->v_cause[c])) return -1;
     return 0;
 }
 
@@ -129,6 +134,10 @@ int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
     s->uw.cc = &s->cc;
     s->uw.prof = &s->prof;
     s->uw.pthread_tid_off = -1;
+    if (L->gil_addr && L->gil_size > 0) {
+        s->gil_lo = L->gil_addr;
+        s->gil_hi = L->gil_addr + (uint64_t)L->gil_size;
+    }
     s->uw.step_codes = s->aio.step_codes;
     s->uw.nstep_codes = s->aio.nstep_codes;
     s->snap = calloc(UNWIND_MAX_THREADS, sizeof *s->snap);
@@ -234,6 +243,33 @@ int sampler_thread_labels(sampler *s, thread_entry *t, uint64_t version)
         profile_intern_labels(&s->prof, lab, 3, &t->labels) != PROF_OK)
         return -1;
     t->names_version = version;
+    t->cause_ok = 0;
+    return 0;
+}
+
+int sampler_labels_plus(sampler *s, uint32_t base, const prof_label *extra, size_t n, uint32_t *out)
+{
+    size_t nlab;
+    const prof_label *have = profile_labels(&s->prof, base, &nlab);
+    prof_label lab[PROF_MAX_LABELS];
+    if (nlab + n > PROF_MAX_LABELS) return -1;
+    memcpy(lab, have, nlab * sizeof *lab);
+    memcpy(lab + nlab, extra, n * sizeof *lab);
+    return profile_intern_labels(&s->prof, lab, nlab + n, out) == PROF_OK ? 0 : -1;
+}
+
+int sampler_cause_labels(sampler *s, thread_entry *te, int cause, uint32_t *out)
+{
+    if (cause <= CAUSE_NONE || cause >= NCAUSES) {
+        *out = te->labels;
+        return 0;
+    }
+    if (!(te->cause_ok & (1u << cause))) {
+        prof_label l = { s->k_cause, s->v_cause[cause] };
+        if (sampler_labels_plus(s, te->labels, &l, 1, &te->cause_labels[cause]) != 0) return -1;
+        te->cause_ok |= (uint8_t)(1u << cause);
+    }
+    *out = te->cause_labels[cause];
     return 0;
 }
 
@@ -271,12 +307,14 @@ static int ensure_te_cap(sampler *s, size_t n)
 }
 
 /* The names of threads that ended are forgotten with them. */
-static void forget_ended(sampler *s, const thread_entry *old, size_t nold,
+static void forget_ended(sampler *s, thread_entry *old, size_t nold,
                          const thread_entry *cur, size_t ncur)
 {
     size_t j = 0;
     for (size_t i = 0; i < nold; i++) {
         while (j < ncur && cur[j].key < old[i].key) j++;
+        if (j < ncur && cur[j].key == old[i].key && cur[j].thread_id == old[i].thread_id) continue;
+        if (old[i].kfd >= 0) offcpu_close(&s->kr, &old[i].kfd);
         if ((j >= ncur || cur[j].key != old[i].key) && old[i].native_id > 0)
             sampler_set_thread_name(s, old[i].native_id, NULL, 0);
     }
@@ -345,8 +383,10 @@ static void emit_thread(sampler *s, tick_thread *tt)
     stack_builder b = { s, 0, 0, 0 };
     sampler_put_frames(&b, s->raw.f + tt->raw_start, tt->raw_n);
     if (b.failed || b.n == 0) return;   /* stale: dropped (counted) */
-    int64_t v[NVALUES] = { 1, tt->wall, tt->cpu };
-    sampler_emit(s, s->stackbuf, b.n, b.omitted, tt->truncated, tt->te->labels, v);
+    int64_t v[NVALUES] = { 1, tt->wall, tt->cpu, tt->off };
+    uint32_t labels;
+    if (sampler_cause_labels(s, tt->te, tt->cause, &labels) != 0) return;
+    sampler_emit(s, s->stackbuf, b.n, b.omitted, tt->truncated, labels, v);
 }
 
 /* A thread's outermost frame is the same for its whole life (its
@@ -366,6 +406,26 @@ static int same_root(thread_entry *te, uint64_t code)
     }
     te->root_pending = code;
     return 0;
+}
+
+/* Off-CPU time of this pass and why.  The kernel is asked only when the
+ * thread spent a real share of the interval off CPU (an eighth); a thread
+ * found running again, or off CPU only a little, is given the cause it was
+ * last seen blocked in (two threads taking turns at the GIL are each
+ * running half the time and waiting for it the other half). */
+static void thread_cause(sampler *s, tick_thread *tt)
+{
+    thread_entry *te = tt->te;
+    tt->off = tt->wall > tt->cpu ? tt->wall - tt->cpu : 0;
+    tt->cause = CAUSE_NONE;
+    if (!tt->off) return;
+    int c = CAUSE_NONE;
+    if (tt->off * 8 >= tt->wall) {
+        c = offcpu_read(&s->kr, &te->kfd, te->native_id, s->gil_lo, s->gil_hi);
+        if (c > CAUSE_NONE) te->last_cause = (uint8_t)c;
+    }
+    if (c <= CAUSE_NONE) c = te->last_cause ? te->last_cause : CAUSE_OTHER;
+    tt->cause = c;
 }
 
 static void tick(sampler *s, int64_t now)
@@ -393,6 +453,7 @@ static void tick(sampler *s, int64_t now)
         if (j < s->nte && s->te[j].key == key && s->te[j].thread_id == t->thread_id) {
             e = s->te[j];
         } else {
+            if (j < s->nte && s->te[j].key == key) offcpu_close(&s->kr, &s->te[j].kfd);
             memset(&e, 0, sizeof e);
             e.key = key;
             e.thread_id = t->thread_id;
@@ -400,6 +461,7 @@ static void tick(sampler *s, int64_t now)
             e.last_wall = s->last_tick;
             e.last_cpu = cpu < 0 ? -1 : cpu - (cpu < now - s->last_tick ? cpu : now - s->last_tick);
             e.names_version = UINT64_MAX;
+            e.kfd = -1;
             s->threads_seen++;
         }
         tick_thread *tt = &s->tt[m];
@@ -441,6 +503,7 @@ static void tick(sampler *s, int64_t now)
         if (got <= 0) continue;
         tt->raw_n = (size_t)got;
         tt->ok = 1;
+        thread_cause(s, tt);
     }
     if (s->aio.enabled) tasks_pass(s, m);
     for (size_t i = 0; i < m; i++) {
@@ -723,6 +786,9 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     st->page_misses = s->mem.page_misses;
     st->cache_pages = s->mem.npages;
     st->task_stride = s->tp.max_stride;
+    st->kernel_reads = s->kr.reads;
+    st->kernel_read_ns = s->kr.read_ns;
+    st->kernel_read_failures = s->kr.failures;
     st->sampler_cpu_ns = s->sampler_cpu_ns;
     st->torn_threads = s->torn_threads;
     st->chains_torn = s->tp.chains_torn;
@@ -739,6 +805,8 @@ void sampler_destroy(sampler *s)
 {
     if (!s) return;
     sampler_stop(s);
+    for (size_t i = 0; i < s->nte; i++) offcpu_close(&s->kr, &s->te[i].kfd);
+    free(s->fn_cause);
     codecache_free(&s->cc);
     if (s->prof.str) profile_free(&s->prof);
     mem_close(&s->mem);

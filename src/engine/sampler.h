@@ -42,6 +42,7 @@ typedef struct {
     int64_t tick_ns, sampler_cpu_ns;   /* time in passes; the sampling thread's CPU */
     uint64_t page_hits, page_misses, cache_pages;
     uint64_t task_stride;      /* the largest "every k-th task" a pass used */
+    uint64_t kernel_reads, kernel_read_ns, kernel_read_failures;   /* off-CPU causes */
     double elapsed_s, rate_achieved;
     int running, finished;
 } sampler_stats;

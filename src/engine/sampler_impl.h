@@ -12,11 +12,12 @@
 #include "codecache.h"
 #include "links.h"
 #include "mem.h"
+#include "offcpu.h"
 #include "profile.h"
 #include "sampler.h"
 #include "unwind.h"
 
-enum { V_COUNT, V_WALL, V_CPU, NVALUES };
+enum { V_COUNT, V_WALL, V_CPU, V_OFF, NVALUES };
 
 /* Pages of the target kept per pass (4 KiB each; see mem_cache_enable):
  * 4 MiB to start with, grown to at most 32 MiB when a pass reads more
@@ -33,6 +34,10 @@ typedef struct {
     uint32_t labels;
     uint64_t root_code;      /* code of its outermost frame (it does not change) */
     uint64_t root_pending;   /* a different one seen once: accepted if seen again */
+    int kfd;                 /* its /proc syscall file, or -1 (see offcpu.h) */
+    uint8_t last_cause;      /* the cause it was last seen blocked in */
+    uint8_t cause_ok;        /* bit c: cause_labels[c] is valid for `labels` */
+    uint32_t cause_labels[NCAUSES];   /* labels + "off cpu cause" */
 } thread_entry;
 
 typedef struct {
@@ -47,6 +52,8 @@ typedef struct {
     int truncated;           /* the walk bound cut its stack */
     int ok;                  /* the stack was read */
     int64_t wall, cpu;       /* deltas of this pass */
+    int64_t off;             /* max(0, wall - cpu) */
+    int cause;               /* why it was off CPU (CAUSE_NONE when off == 0) */
     uint64_t loop;           /* the event loop it runs (0: none seen) */
     int step_idx;            /* index of the innermost loop-step frame, or -1 */
     int base_idx;            /* its frames from base_idx outwards stand under tasks */
@@ -152,9 +159,20 @@ struct sampler {
     int64_t tick_ns;              /* time spent in passes */
     int64_t sampler_cpu_ns;       /* the sampling thread's CPU time */
     uint32_t k_thread_id, k_native_id, k_thread_name, k_task_name, k_task_id;
+    uint32_t k_cause, k_task_state, v_cause[NCAUSES], v_running, v_suspended;
+
+    /* off-CPU causes (offcpu.h) */
+    offcpu_reader kr;
+    uint64_t gil_lo, gil_hi;      /* the GIL's structure: futex waits inside it are "gil" */
+    uint8_t *fn_cause;            /* per function id: what an asyncio leaf awaits (0: not yet) */
+    size_t fn_cause_cap;
 };
 
 int sampler_thread_labels(sampler *s, thread_entry *t, uint64_t version);
+/* Label set `base` extended by n more labels (appended in order). */
+int sampler_labels_plus(sampler *s, uint32_t base, const prof_label *extra, size_t n, uint32_t *out);
+/* The labels of thread `te` for a sample with off-CPU cause `cause`. */
+int sampler_cause_labels(sampler *s, thread_entry *te, int cause, uint32_t *out);
 
 /* A stack being assembled in s->stackbuf, leaf first: at most max_depth
  * elements, the rest counted in `omitted`; `failed` once a frame could not

@@ -62,6 +62,8 @@ struct task_info {
     uint32_t thread_labels; /* the thread label set the labels below extend */
     uint32_t marker;        /* location of "task:NAME" */
     uint32_t labels;
+    uint32_t var_key;       /* labels + task state (+ off cpu cause): for this key, */
+    uint32_t var_labels;    /* this set */
     uint32_t stack_len;     /* the last stack it gave: its length, hash and id */
     uint64_t stack_hash;
     uint32_t stack;
@@ -605,6 +607,49 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     return e;
 }
 
+/* What a suspended task waits for, from the innermost frame of its own
+ * chain (location `loc`): asyncio's sleep, locks and queues, streams and
+ * sockets; anything else (a bare future, a frame of the program's) is
+ * "other".  Decided once per function. */
+static int await_cause(sampler *s, uint32_t loc)
+{
+    profile *p = &s->prof;
+    if (loc >= p->nloc) return CAUSE_OTHER;
+    uint32_t fid = p->loc[loc].function;
+    if (fid >= s->fn_cause_cap) {
+        size_t cap = s->fn_cause_cap ? s->fn_cause_cap : 1024;
+        while (cap <= fid) cap *= 2;
+        uint8_t *n = realloc(s->fn_cause, cap);
+        if (!n) return CAUSE_OTHER;
+        memset(n + s->fn_cause_cap, 0, cap - s->fn_cause_cap);
+        s->fn_cause = n;
+        s->fn_cause_cap = cap;
+    }
+    if (!s->fn_cause[fid]) {
+        const prof_function *fn = &p->fn[fid];
+        int c = offcpu_asyncio_cause(p->str[fn->file], p->str[fn->name]);
+        s->fn_cause[fid] = (uint8_t)(c == CAUSE_NONE ? CAUSE_OTHER : c);
+    }
+    return s->fn_cause[fid];
+}
+
+/* The labels of a task's sample: its own, its state, and the cause when it
+ * has off-CPU time. */
+static int task_sample_labels(sampler *s, struct task_info *ti, int running, int cause,
+                              uint32_t *out)
+{
+    uint32_t key = 1 + (uint32_t)running * NCAUSES + (uint32_t)cause;
+    if (ti->var_key != key) {
+        prof_label l[2] = { { s->k_task_state, running ? s->v_running : s->v_suspended },
+                            { s->k_cause, cause > CAUSE_NONE ? s->v_cause[cause] : 0 } };
+        if (sampler_labels_plus(s, ti->labels, l, cause > CAUSE_NONE ? 2 : 1, &ti->var_labels) != 0)
+            return -1;
+        ti->var_key = key;
+    }
+    *out = ti->var_labels;
+    return 0;
+}
+
 /* ---- stacks --------------------------------------------------------------------- */
 
 static void note_cycle(sampler *s, int32_t k)
@@ -629,6 +674,7 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
     stack_builder b = { s, 0, 0, 0 };
     int32_t cur = k, root = k;
     int cycle = (tp->flags[k] & TF_CYCLE) != 0;
+    int64_t leaf_loc = -1;   /* innermost frame of a suspended leaf task */
     for (size_t steps = 0; cur >= 0 && steps <= tp->n; steps++) {
         root = cur;
         if (tp->flags[cur] & TF_BAD) return;
@@ -639,6 +685,7 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
         } else {
             if (ensure_chain(s, cur) != 0) return;
             sampler_put_frames(&b, tp->frames.f + tp->fr_start[cur], tp->fr_n[cur]);
+            if (cur == k && b.n) leaf_loc = s->stackbuf[0];
             b.omitted += tp->fr_omitted[cur];
         }
         int how;
@@ -707,13 +754,22 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
     int32_t lth = tp->flags[k] & TF_RUNNING ? tp->thread[k] : th;
     leaf = task_labels(s, &tp->t[k], s->tt[lth].te);
     if (!leaf) return;
-    int64_t v[NVALUES] = { weight, weight * tt->wall, innermost ? s->tt[lth].cpu : 0 };
+    /* the running task has its thread's time; a suspended one is off CPU
+     * for the whole interval, waiting for what its innermost frame awaits */
+    tick_thread *ltt = &s->tt[lth];
+    int64_t off = innermost ? ltt->off : weight * tt->wall;
+    int cause = innermost ? ltt->cause
+                          : off ? (leaf_loc >= 0 ? await_cause(s, (uint32_t)leaf_loc) : CAUSE_OTHER)
+                                : CAUSE_NONE;
+    int64_t v[NVALUES] = { weight, weight * tt->wall, innermost ? ltt->cpu : 0, off };
+    uint32_t labels;
+    if (task_sample_labels(s, leaf, innermost, cause, &labels) != 0) return;
     /* a parked task gives the same stack pass after pass: its id is kept */
     uint64_t h = strobe_hash_bytes((const uint8_t *)s->stackbuf, b.n * sizeof *s->stackbuf) ^
                  strobe_mix64(b.omitted * 2 + (uint64_t)truncated);
     if (leaf->stack_len == b.n + 1 && leaf->stack_hash == h && !b.omitted && !truncated &&
         sampler_same_stack(s, leaf->stack, s->stackbuf, b.n)) {
-        sampler_add(s, leaf->stack, leaf->labels, v);
+        sampler_add(s, leaf->stack, labels, v);
         return;
     }
     uint32_t stack;
@@ -721,7 +777,7 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
     leaf->stack = stack;
     leaf->stack_len = (uint32_t)b.n + 1;
     leaf->stack_hash = h;
-    sampler_add(s, stack, leaf->labels, v);
+    sampler_add(s, stack, labels, v);
 }
 
 /* The stride for the next pass, from the cost per task stack of this one:

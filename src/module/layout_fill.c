@@ -233,4 +233,13 @@ void strobe_layout_fill(strobe_layout *L)
     L->setentry_size = (int32_t)sizeof(setentry);
     L->wr_object = OFF(PyWeakReference, wr_object);
     L->none_addr = (uint64_t)(uintptr_t)Py_None;
+
+    /* the GIL: per interpreter from 3.12 (the main one's own), in the
+     * runtime before */
+#if PY_VERSION_HEX >= 0x030C0000
+    L->gil_addr = (uint64_t)(uintptr_t)PyInterpreterState_Main()->ceval.gil;
+#else
+    L->gil_addr = (uint64_t)(uintptr_t)&_PyRuntime.ceval.gil;
+#endif
+    L->gil_size = (int32_t)sizeof(struct _gil_runtime_state);
 }

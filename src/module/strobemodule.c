@@ -617,7 +617,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
     if (!g_sampler) Py_RETURN_NONE;
     sampler_stats st;
     sampler_get_stats(g_sampler, &st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
                          st.samples, "threads", st.threads_seen, "missed_ticks", st.missed_ticks,
                          "stack_errors", st.stack_errors, "reads", st.reads, "read_failures",
                          st.read_failures, "code_hits", st.code_hits, "code_misses", st.code_misses,
@@ -626,7 +626,9 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
                          "cycle_samples", st.cycles_seen, "pass_ns", (long long)st.tick_ns,
                          "sampler_cpu_ns", (long long)st.sampler_cpu_ns, "page_hits", st.page_hits,
                          "page_misses", st.page_misses, "cache_pages", st.cache_pages,
-                         "task_stride", st.task_stride,
+                         "task_stride", st.task_stride, "kernel_reads", st.kernel_reads,
+                         "kernel_read_ns", st.kernel_read_ns, "kernel_read_failures",
+                         st.kernel_read_failures,
                          "elapsed", st.elapsed_s,
                          "rate", st.rate_achieved, "running", st.running, "finished",
                          st.finished);
