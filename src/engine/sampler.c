@@ -409,10 +409,12 @@ static int same_root(thread_entry *te, uint64_t code)
 }
 
 /* Off-CPU time of this pass and why.  The kernel is asked only when the
- * thread spent a real share of the interval off CPU (an eighth); a thread
- * found running again, or off CPU only a little, is given the cause it was
- * last seen blocked in (two threads taking turns at the GIL are each
- * running half the time and waiting for it the other half). */
+ * thread spent a real share of the interval off CPU (an eighth) and ran at
+ * all since its last sample: a thread that used no CPU cannot have left the
+ * call it was seen blocked in.  A thread found running again, or off CPU
+ * only a little, is given the cause it was last seen blocked in (two
+ * threads taking turns at the GIL are each running half the time and
+ * waiting for it the other half). */
 static void thread_cause(sampler *s, tick_thread *tt)
 {
     thread_entry *te = tt->te;
@@ -420,7 +422,7 @@ static void thread_cause(sampler *s, tick_thread *tt)
     tt->cause = CAUSE_NONE;
     if (!tt->off) return;
     int c = CAUSE_NONE;
-    if (tt->off * 8 >= tt->wall) {
+    if (tt->off * 8 >= tt->wall && (tt->cpu > 0 || !te->last_cause)) {
         c = offcpu_read(&s->kr, &te->kfd, te->native_id, s->gil_lo, s->gil_hi);
         if (c > CAUSE_NONE) te->last_cause = (uint8_t)c;
     }

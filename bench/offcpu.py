@@ -1,0 +1,54 @@
+"""bench/offcpu.py — what asking the kernel why threads are off CPU costs.
+
+    python3 bench/offcpu.py [--python PY] [--threads N ...] [--rate HZ] [--seconds S]
+
+For each thread count (default 10, 60 and 200) runs bench/offcpu_program.py:
+N blocked threads (sleeping, waiting on a lock) and one CPU-bound thread
+under strobe.start(rate=HZ) for S seconds.  Prints, from strobe.stats():
+the kernel reads per pass (one per thread off CPU), the mean time of one read
+of /proc/self/task/TID/syscall, the kernel time per pass and its share of the
+whole pass.  Above 64 threads the files are opened per read (the profiler
+keeps at most 64 open), which the per-read time shows.  Needs `make` first.
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROGRAM = os.path.join(ROOT, "bench", "offcpu_program.py")
+
+
+def newest_python():
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found = sorted(glob.glob(os.path.join(root, "versions", "3.1[0-3].*", "bin", "python3.1[0-3]")))
+    return found[-1] if found else sys.executable
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--python", default=newest_python())
+    ap.add_argument("--threads", type=int, action="append")
+    ap.add_argument("--rate", type=float, default=100.0)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    a = ap.parse_args()
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "build", "python"))
+    print("python: %s   rate asked: %.0f Hz   %.0f s per run" % (a.python, a.rate, a.seconds))
+    print("%8s %10s %12s %12s %14s %12s %10s" % ("threads", "rate Hz", "reads/pass", "us/read",
+                                                 "kernel us/pass", "pass us", "kernel %"))
+    for n in a.threads or [10, 60, 200]:
+        out = subprocess.run([a.python, PROGRAM, str(n), str(a.seconds), str(a.rate)], env=env,
+                             stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+        st = json.loads(out.strip().splitlines()[-1])["stats"]
+        t = max(st["ticks"], 1)
+        reads = max(st["kernel_reads"], 1)
+        print("%8d %10.1f %12.1f %12.2f %14.1f %12.1f %10.1f" % (
+            n, st["rate"], st["kernel_reads"] / t, st["kernel_read_ns"] / reads / 1e3,
+            st["kernel_read_ns"] / t / 1e3, st["pass_ns"] / t / 1e3,
+            100.0 * st["kernel_read_ns"] / max(st["pass_ns"], 1)))
+
+
+if __name__ == "__main__":
+    main()
