@@ -21,6 +21,7 @@
 
 #include "export.h"
 #include "recopts.h"
+#include "report.h"
 #include "sampler.h"
 
 #define STROBE_VERSION "0.1.0"
@@ -31,6 +32,8 @@ static const char main_usage[] =
     "commands:\n"
     "  record    run a Python program under the profiler and write its profile\n"
     "            (strobe record --help for its options)\n"
+    "  report    print where each thread's time went in a profile: wall, CPU,\n"
+    "            off-CPU time and its causes (strobe report --help)\n"
     "\n"
     "  strobe --version    print the version\n";
 
@@ -281,5 +284,6 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "record")) return cmd_record(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "report")) return report_main(argc - 1, argv + 1);
     return user_error("unknown command '%s' (strobe --help lists them)", argv[1], "");
 }
