@@ -3,6 +3,8 @@
 in) and for suspended asyncio tasks (from what each awaits)."""
 
 import collections
+import json
+import os
 import unittest
 
 import support
@@ -144,6 +146,33 @@ class TaskCauses(OffCpuCase):
 
     def test_other(self):
         self.check("futurer", "other")
+
+
+class DemoReport(StrobeTestCase):
+    """examples/offcpu_demo.py through `strobe report`: each blocked thread
+    has at least 90% of its off-CPU time in its true cause, each CPU-bound
+    thread's off-CPU time is at least 80% gil."""
+
+    WANT = {"sleeper": "sleep", "lock-waiter": "lock", "event-waiter": "lock",
+            "queue-waiter": "lock", "socket-reader": "io"}
+    CPU_BOUND = ("spinner", "cruncher-1", "cruncher-2")
+
+    def test_demo(self):
+        demo = os.path.join(support.ROOT, "examples", "offcpu_demo.py")
+        out = self.path("demo.pprof")
+        res = support.record([demo, "3"], out=out, rate=100, timeout=120)
+        self.assertEqual(res.returncode, 0, res.describe())
+        rep = support.run([support.STROBE_BIN, "report", "--format", "json", out])
+        self.assertEqual(rep.returncode, 0, rep.describe())
+        doc = json.loads(rep.stdout)
+        rows = {t["name"]: t for t in doc["threads"]}
+        for name, cause in sorted(self.WANT.items()) + [(n, "gil") for n in self.CPU_BOUND]:
+            self.assertIn(name, rows, rep.stdout)
+            row = rows[name]
+            share = row["off_cpu_by_cause"].get(cause, 0) / max(row["off_cpu_s"], 1e-9)
+            self.assertGreater(row["off_cpu_s"], 0.5, "%s: %s" % (name, json.dumps(row)))
+            self.assertGreaterEqual(share, 0.8 if cause == "gil" else 0.9,
+                                    "%s: %.0f%% %s: %s" % (name, 100 * share, cause, json.dumps(row)))
 
 
 if __name__ == "__main__":
