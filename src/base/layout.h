@@ -134,6 +134,27 @@ typedef struct strobe_layout {
      * variables lie inside, so a futex wait there is a wait for the GIL. */
     uint64_t gil_addr;        /* 0 when unknown */
     int32_t gil_size;
+
+    /* The callable a frame is calling (ccall.c): its value stack, and the
+     * objects that name a builtin. */
+    int32_t co_stacksize;     /* int */
+    int32_t co_nlocalsplus;   /* 3.11+ int: the value stack follows the locals; else -1 */
+    int32_t co_exceptiontable;/* 3.11+ bytes; else -1 */
+    int32_t var_size;         /* PyVarObject.ob_size: a 3.11+ code's length in code units */
+    int32_t tp_name;          /* const char * */
+    int32_t tp_flags;         /* unsigned long */
+    int32_t tp_call;
+    uint64_t tpflags_heaptype;
+    uint64_t type_type, cfunction_type, cmethod_type, methoddescr_type, classmethoddescr_type,
+        wrapperdescr_type, function_type, method_type;
+    int32_t cf_ml, cf_self, cf_module;   /* PyCFunctionObject */
+    int32_t ml_name;          /* PyMethodDef: const char * */
+    int32_t descr_type;       /* PyDescrObject.d_type */
+    int32_t md_method;        /* PyMethodDescrObject.d_method (PyMethodDef *) */
+    int32_t wd_base;          /* PyWrapperDescrObject.d_base (struct wrapperbase *) */
+    int32_t wb_name;          /* struct wrapperbase.name: const char * */
+    uint64_t methodwrapper_type;  /* a slot wrapper bound to an object: (1).__add__ */
+    int32_t mw_descr;         /* its PyWrapperDescrObject * */
 } strobe_layout;
 
 #endif

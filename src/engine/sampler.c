@@ -123,6 +123,8 @@ int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
     s->cfg.output = s->output;
     if (cfg->aio && cfg->aio->enabled) s->aio = *cfg->aio;
     s->cfg.aio = NULL;
+    if (ccall_init(&s->calls, cfg->opflow) != 0) goto nomem;
+    s->cfg.opflow = NULL;
     if (mem_open(&s->mem, 0) != 0) {
         snprintf(err, errlen, "cannot read this process's memory: %s", strerror(errno));
         goto fail;
@@ -430,6 +432,25 @@ static void thread_cause(sampler *s, tick_thread *tt)
     tt->cause = c;
 }
 
+/* A thread inside a builtin called from Python: the builtin becomes its
+ * innermost element (a raw frame with no code and its location set), so
+ * the thread's stack and its running task's both end in it. */
+static void builtin_leaf(sampler *s, tick_thread *tt)
+{
+    uint32_t loc;
+    if (!s->calls.enabled || ccall_leaf(&s->uw, &s->calls, &s->raw.f[tt->raw_start], &loc) != 1) return;
+    raw_frame c;
+    memset(&c, 0, sizeof c);
+    if (raw_vec_push(&s->raw, &c) != 0) return;
+    raw_frame *f = s->raw.f + tt->raw_start;
+    memmove(f + 1, f, tt->raw_n * sizeof *f);
+    f[0].code = f[0].frame = f[0].gen = f[0].self = 0;
+    f[0].addr = -1;
+    f[0].check_incomplete = 0;
+    f[0].loc = loc;
+    tt->raw_n++;
+}
+
 static void tick(sampler *s, int64_t now)
 {
     mem_cache_fit(&s->mem, SAMPLER_CACHE_MAX_PAGES);
@@ -505,6 +526,7 @@ static void tick(sampler *s, int64_t now)
         if (got <= 0) continue;
         tt->raw_n = (size_t)got;
         tt->ok = 1;
+        builtin_leaf(s, tt);
         thread_cause(s, tt);
     }
     if (s->aio.enabled) tasks_pass(s, m);
@@ -791,6 +813,10 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     st->kernel_reads = s->kr.reads;
     st->kernel_read_ns = s->kr.read_ns;
     st->kernel_read_failures = s->kr.failures;
+    st->builtin_frames = s->calls.found;
+    st->builtin_torn = s->calls.torn;
+    st->builtin_not_c = s->calls.not_c;
+    st->builtin_unanalysable = s->calls.unanalysable;
     st->sampler_cpu_ns = s->sampler_cpu_ns;
     st->torn_threads = s->torn_threads;
     st->chains_torn = s->tp.chains_torn;
@@ -809,6 +835,7 @@ void sampler_destroy(sampler *s)
     sampler_stop(s);
     for (size_t i = 0; i < s->nte; i++) offcpu_close(&s->kr, &s->te[i].kfd);
     free(s->fn_cause);
+    ccall_free(&s->calls);
     codecache_free(&s->cc);
     if (s->prof.str) profile_free(&s->prof);
     mem_close(&s->mem);

@@ -32,6 +32,7 @@ typedef struct {
     int summary;             /* print the one-line summary on finish */
     int handle_sigterm;      /* on SIGTERM: finish, then die of SIGTERM */
     const struct strobe_aio *aio;  /* asyncio facts (copied); NULL: no task stacks */
+    const struct opflow_tables *opflow;  /* bytecode facts (copied); NULL: no builtin leaf frames */
 } sampler_config;
 
 typedef struct {
@@ -43,6 +44,7 @@ typedef struct {
     uint64_t page_hits, page_misses, cache_pages;
     uint64_t task_stride;      /* the largest "every k-th task" a pass used */
     uint64_t kernel_reads, kernel_read_ns, kernel_read_failures;   /* off-CPU causes */
+    uint64_t builtin_frames, builtin_torn, builtin_not_c, builtin_unanalysable;  /* ccall.c */
     double elapsed_s, rate_achieved;
     int running, finished;
 } sampler_stats;

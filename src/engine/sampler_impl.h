@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "aio.h"
+#include "ccall.h"
 #include "codecache.h"
 #include "links.h"
 #include "mem.h"
@@ -160,6 +161,8 @@ struct sampler {
     int64_t sampler_cpu_ns;       /* the sampling thread's CPU time */
     uint32_t k_thread_id, k_native_id, k_thread_name, k_task_name, k_task_id;
     uint32_t k_cause, k_task_state, v_cause[NCAUSES], v_running, v_suspended;
+
+    ccall_cache calls;            /* builtin leaf frames (ccall.h) */
 
     /* off-CPU causes (offcpu.h) */
     offcpu_reader kr;

@@ -681,7 +681,11 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
         if (tp->flags[cur] & TF_RUNNING) {
             tick_thread *tt = &s->tt[tp->thread[cur]];
             raw_frame *f = s->raw.f + tt->raw_start;
-            sampler_put_frames(&b, f + tp->seg_lo[cur], (size_t)(tp->seg_hi[cur] - tp->seg_lo[cur] + 1));
+            int32_t lo = tp->seg_lo[cur];
+            /* under another task, a running task stands on its Python
+             * frames: the builtin it is in is its own leaf, not theirs */
+            if (cur != k && lo <= tp->seg_hi[cur] && raw_is_builtin(&f[lo])) lo++;
+            sampler_put_frames(&b, f + lo, (size_t)(tp->seg_hi[cur] - lo + 1));
         } else {
             if (ensure_chain(s, cur) != 0) return;
             sampler_put_frames(&b, tp->frames.f + tp->fr_start[cur], tp->fr_n[cur]);
@@ -739,9 +743,11 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
         for (uint32_t i = 0; i < le->nbase; i++) sampler_put(&b, le->base[i]);
         truncated = le->base_truncated;
     } else if (readable && (how == FOUND_HOOK_NATIVE || (how == FOUND_REMEMBERED && le && !le->from_step))) {
-        /* a loop whose step is native code (uvloop): the thread's stack */
+        /* a loop whose step is native code (uvloop): the thread's stack,
+         * but for the builtin it is in (the loop's run_forever) */
         raw_frame *f = s->raw.f + tt->raw_start;
-        sampler_put_frames(&b, f, tt->raw_n);
+        size_t from = tt->raw_n && raw_is_builtin(&f[0]) ? 1 : 0;
+        sampler_put_frames(&b, f + from, tt->raw_n - from);
     } else {
         tp->no_loop++;   /* its loop is not running now */
         return;

@@ -174,6 +174,7 @@ int unwind_raw(unwinder *u, uint64_t frame, raw_vec *v, int *truncated)
             int32_t off = iframe ? L->if_localsplus : L->f_localsplus;
             if (mem_read(u->mem, frame + (uint64_t)off, 8, &f.self) != 0) f.self = 0;
         }
+        f.frame = frame;
         f.loc = UNWIND_UNRESOLVED;
         if (raw_vec_push(v, &f) != 0) {
             v->n = start;

@@ -25,7 +25,8 @@ typedef struct {
 
 /* One frame as read, before its code is looked up. */
 typedef struct {
-    uint64_t code;
+    uint64_t code;           /* 0: a builtin being called (ccall.c), loc set */
+    uint64_t frame;          /* where the frame was read (0 for a chain read from a coroutine) */
     uint64_t gen;            /* the generator/coroutine that owns the frame, or 0 */
     uint64_t self;           /* first local, read only for the unwinder's step codes */
     int64_t addr;            /* byte offset of the current instruction; -1: not started */
@@ -35,6 +36,12 @@ typedef struct {
 
 #define UNWIND_NO_LOC UINT32_MAX             /* left out of stacks */
 #define UNWIND_UNRESOLVED (UINT32_MAX - 1)  /* not looked up yet */
+
+/* A builtin's element (ccall.c) put at the leaf of a thread's frames. */
+static inline int raw_is_builtin(const raw_frame *f)
+{
+    return f->code == 0;
+}
 
 /* A growable array of raw frames, reused from pass to pass. */
 typedef struct {

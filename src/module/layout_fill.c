@@ -242,4 +242,53 @@ void strobe_layout_fill(strobe_layout *L)
     L->gil_addr = (uint64_t)(uintptr_t)&_PyRuntime.ceval.gil;
 #endif
     L->gil_size = (int32_t)sizeof(struct _gil_runtime_state);
+
+    /* callables */
+    L->co_stacksize = OFF(PyCodeObject, co_stacksize);
+#if PY_VERSION_HEX >= 0x030B0000
+    L->co_nlocalsplus = OFF(PyCodeObject, co_nlocalsplus);
+    L->co_exceptiontable = OFF(PyCodeObject, co_exceptiontable);
+#else
+    L->co_nlocalsplus = L->co_exceptiontable = -1;
+#endif
+    L->var_size = OFF(PyVarObject, ob_size);
+    L->tp_name = OFF(PyTypeObject, tp_name);
+    L->tp_flags = OFF(PyTypeObject, tp_flags);
+    L->tp_call = OFF(PyTypeObject, tp_call);
+    L->tpflags_heaptype = Py_TPFLAGS_HEAPTYPE;
+    L->type_type = (uint64_t)(uintptr_t)&PyType_Type;
+    L->cfunction_type = (uint64_t)(uintptr_t)&PyCFunction_Type;
+#if PY_VERSION_HEX >= 0x03090000
+    L->cmethod_type = (uint64_t)(uintptr_t)&PyCMethod_Type;
+#else
+    L->cmethod_type = 0;
+#endif
+    L->methoddescr_type = (uint64_t)(uintptr_t)&PyMethodDescr_Type;
+    L->classmethoddescr_type = (uint64_t)(uintptr_t)&PyClassMethodDescr_Type;
+    L->wrapperdescr_type = (uint64_t)(uintptr_t)&PyWrapperDescr_Type;
+    L->function_type = (uint64_t)(uintptr_t)&PyFunction_Type;
+    L->method_type = (uint64_t)(uintptr_t)&PyMethod_Type;
+    L->cf_ml = OFF(PyCFunctionObject, m_ml);
+    L->cf_self = OFF(PyCFunctionObject, m_self);
+    L->cf_module = OFF(PyCFunctionObject, m_module);
+    L->ml_name = OFF(PyMethodDef, ml_name);
+    L->descr_type = OFF(PyDescrObject, d_type);
+    L->md_method = OFF(PyMethodDescrObject, d_method);
+    L->wd_base = OFF(PyWrapperDescrObject, d_base);
+    L->wb_name = OFF(struct wrapperbase, name);
+    /* method-wrapper objects: their type is not exported on every version,
+     * so it is taken from one; their struct (descrobject.c, the same on
+     * 3.8-3.13) is private: a header, the descriptor, the object. */
+    struct mw_mirror {
+        PyObject_HEAD
+        PyWrapperDescrObject *descr;
+        PyObject *self;
+    };
+    L->mw_descr = OFF(struct mw_mirror, descr);
+    PyObject *one = PyLong_FromLong(1);
+    PyObject *mw = one ? PyObject_GetAttrString(one, "__add__") : NULL;
+    L->methodwrapper_type = mw ? (uint64_t)(uintptr_t)Py_TYPE(mw) : 0;
+    Py_XDECREF(mw);
+    Py_XDECREF(one);
+    PyErr_Clear();
 }

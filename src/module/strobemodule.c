@@ -15,10 +15,12 @@
 #include "export.h"
 #include "layout.h"
 #include "layout_fill.h"
+#include "opflow_fill.h"
 #include "recopts.h"
 #include "sampler.h"
 
 static strobe_layout g_layout;
+static opflow_tables g_opflow;   /* this interpreter's bytecode facts (builtin leaf frames) */
 static sampler *g_sampler;
 
 /* Check the layout's assumptions against live objects of this interpreter:
@@ -477,6 +479,7 @@ static PyObject *py_start(PyObject *self, PyObject *args, PyObject *kw)
     cfg.summary = summary;
     cfg.handle_sigterm = handle_sigterm;
     cfg.aio = A.enabled ? &A : NULL;
+    cfg.opflow = &g_opflow;
     if (cfg.mode < 0) {
         PyErr_Format(PyExc_ValueError, "strobe: unknown mode '%s' (choose wall or cpu)", mode);
         return NULL;
@@ -617,7 +620,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
     if (!g_sampler) Py_RETURN_NONE;
     sampler_stats st;
     sampler_get_stats(g_sampler, &st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
                          st.samples, "threads", st.threads_seen, "missed_ticks", st.missed_ticks,
                          "stack_errors", st.stack_errors, "reads", st.reads, "read_failures",
                          st.read_failures, "code_hits", st.code_hits, "code_misses", st.code_misses,
@@ -628,7 +631,9 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
                          "page_misses", st.page_misses, "cache_pages", st.cache_pages,
                          "task_stride", st.task_stride, "kernel_reads", st.kernel_reads,
                          "kernel_read_ns", st.kernel_read_ns, "kernel_read_failures",
-                         st.kernel_read_failures,
+                         st.kernel_read_failures, "builtin_frames", st.builtin_frames,
+                         "builtin_torn", st.builtin_torn, "builtin_not_c", st.builtin_not_c,
+                         "builtin_unanalysable", st.builtin_unanalysable,
                          "elapsed", st.elapsed_s,
                          "rate", st.rate_achieved, "running", st.running, "finished",
                          st.finished);
@@ -736,6 +741,8 @@ static PyMethodDef methods[] = {
     { "set_thread_name", py_set_thread_name, METH_VARARGS, "set_thread_name(native_id, name or None)" },
     { "stats", py_stats, METH_NOARGS, "Counters of the current profiler, or None." },
     { "parse_record_args", py_parse_record_args, METH_VARARGS, "parse_record_args(args, pid) -> dict" },
+    { "_opflow_depths", strobe_py_opflow_depths, METH_VARARGS, "test only: _opflow_depths(code, exctable[, mode])" },
+    { "_opflow_callee", strobe_py_opflow_callee, METH_VARARGS, "test only: _opflow_callee(opcode, oparg, depth)" },
     { NULL, NULL, 0, NULL },
 };
 
@@ -748,6 +755,7 @@ static struct PyModuleDef moddef = {
 __attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__strobe(void)
 {
     strobe_layout_fill(&g_layout);
+    strobe_opflow_fill(&g_opflow);
     if (layout_check(&g_layout) != 0) return NULL;
     if (PyType_Ready(&HookType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moddef);

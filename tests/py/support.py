@@ -237,12 +237,17 @@ def wait_for_file(path, proc, timeout=DEFAULT_TIMEOUT):
 # The profile model shared by both formats.
 
 class Frame(collections.namedtuple("Frame", "name file line")):
-    """One stack element.  Synthetic elements (e.g. '<12 frames omitted>')
-    have file and line None."""
+    """One stack element.  Elements without a file have file and line None:
+    synthetic ones ('<12 frames omitted>', 'task:NAME') and builtins being
+    called ('time.sleep', '_thread.lock.acquire': only ever the leaf)."""
 
     @property
     def synthetic(self):
         return self.file is None
+
+    @property
+    def builtin(self):
+        return self.file is None and not self.name.startswith("<") and not self.name.startswith("task:")
 
     def __str__(self):
         if self.file is None:
@@ -462,8 +467,7 @@ class Pprof(object):
             for lid in loc_ids:  # leaf first; a location's lines are leaf first too
                 for fid, line in self.locations[lid]["lines"]:
                     fn = self.functions[fid]
-                    if _OMITTED_RE.match(fn["name"]) or (fn["filename"] == "" and (
-                            fn["name"].startswith("<") or fn["name"].startswith("task:"))):
+                    if _OMITTED_RE.match(fn["name"]) or fn["filename"] == "":
                         frames.append(Frame(fn["name"], None, None))
                     else:
                         frames.append(Frame(fn["name"], fn["filename"], line))
@@ -760,7 +764,10 @@ class StrobeTestCase(unittest.TestCase):
             for f in s.frames:
                 self.assertTrue(f.name, "empty frame name in %r" % s)
                 if f.synthetic:
-                    self.assertRegex(f.name, r"^(<.*>|task:.+)$", "synthetic element %r in %r" % (f.name, s))
+                    self.assertRegex(f.name, r"^(<.*>|task:.+|[A-Za-z_][\w.\-]*)$",
+                                     "synthetic element %r in %r" % (f.name, s))
+                    if f.builtin:
+                        self.assertIs(f, s.frames[-1], "a builtin that is not the leaf: %r" % (s,))
                 else:
                     self.assertGreaterEqual(f.line, 0, "negative line in %r" % s)
             if allow_threads is not None:

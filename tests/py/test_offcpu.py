@@ -12,6 +12,7 @@ from support import RecordingCache, StrobeTestCase, describe_samples, workload
 
 CAUSES = ("sleep", "lock", "io", "gil", "other")
 THREADS = workload("offcpu_causes.py")
+CCALLS = workload("ccalls.py")
 TASKS = workload("aio_causes.py")
 
 
@@ -146,6 +147,57 @@ class TaskCauses(OffCpuCase):
 
     def test_other(self):
         self.check("futurer", "other")
+
+
+class BuiltinLeaf(StrobeTestCase):
+    """A thread inside a builtin called from Python has a leaf element
+    naming the builtin, right above the Python frame that called it."""
+    _rec = RecordingCache()
+
+    # thread -> (leaf name, or a predicate on it; share of its samples;
+    #            the function that called it)
+    WANT = {
+        "sleep": ("time.sleep", 0.9, "t_sleep"),
+        "alias": ("time.sleep", 0.9, "t_alias"),
+        "partial": ("functools.partial", 0.9, "t_partial"),
+        "acquire": ("_thread.lock.acquire", 0.9, "t_acquire"),
+        "with": ("_thread.lock.__enter__", 0.9, "t_with"),
+        "recv": ("_socket.socket.recv", 0.9, "t_recv"),
+        "poll": ("select.epoll.poll", 0.9, "t_poll"),
+        "sha": (lambda n: n.endswith("sha256"), 0.6, "t_sha"),
+        "holder": ("_thread.lock.acquire", 0.9, "Condition.wait"),
+    }
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._rec.cleanup()
+
+    def test_leaves(self):
+        res, out = self._rec.get("ccalls.pprof", [CCALLS, "1.5"], rate=100)
+        samples = self.load(out, res)
+        for thread, (want, share, caller) in sorted(self.WANT.items()):
+            mine = [s for s in samples if s.thread == thread]
+            self.assertTrue(mine, "no samples of %s:\n%s" % (thread, describe_samples(samples)))
+            match = want if callable(want) else (lambda n, w=want: n == w)
+            good = [s for s in mine if match(s.leaf.name)]
+            n_good, n_all = support.total(good), support.total(mine)
+            self.assertGreaterEqual(n_good, share * n_all, "%s: %d of %d samples end in %s:\n%s"
+                                    % (thread, n_good, n_all, want, describe_samples(mine)))
+            for s in good:
+                leaf, below = s.frames[-1], s.frames[-2]
+                self.assertEqual((leaf.file, leaf.line), (None, None),
+                                 "a builtin has no file or line: %r" % (s,))
+                self.assertTrue(below.name == caller or below.name.endswith("." + caller),
+                                "%s: the builtin's caller is %r, not %s" % (thread, below, caller))
+
+    def test_python_callees_have_no_builtin_leaf(self):
+        """Threads running Python code end in Python frames."""
+        res, out = self._rec.get("ccalls.pprof", [CCALLS, "1.5"], rate=100)
+        samples = self.load(out, res)
+        self.assert_well_formed(samples)   # builtins only ever as the leaf
+        for s in samples:
+            if s.thread in ("sorted", "json") and not s.leaf.builtin:
+                self.assertTrue(s.leaf.file, "%r" % (s,))
 
 
 class DemoReport(StrobeTestCase):
