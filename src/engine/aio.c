@@ -220,6 +220,22 @@ int aio_read_gen(mem_target *m, const strobe_layout *L, uint64_t gen, aio_gen *o
 }
 
 
+/* The code a generator runs, read now (not from this pass's page copies). */
+static int gen_code_now(mem_target *m, const strobe_layout *L, uint64_t gen, uint64_t *code)
+{
+    uint64_t frame;
+    mem_iov v = { 0, &frame, 8 };
+    if (L->gen_iframe >= 0) {
+        v.addr = gen + (uint64_t)L->gen_iframe + (uint64_t)L->if_code;
+        v.buf = code;
+        return mem_readv_fresh(m, &v, 1);
+    }
+    v.addr = gen + (uint64_t)L->gen_frame;
+    if (mem_readv_fresh(m, &v, 1) != 0 || !frame) return -1;
+    mem_iov c = { frame + (uint64_t)L->f_code, code, 8 };
+    return mem_readv_fresh(m, &c, 1);
+}
+
 int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, uint64_t coro,
                    raw_frame *out, int max, int *n, uint64_t *omitted, uint64_t *leaf_future)
 {
@@ -233,6 +249,11 @@ int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, u
         if (brent_step(&b, g) || aio_read_gen(m, L, g, &gi) != 0) return CHAIN_TORN;
         if (depth == 0 && gi.state == GEN_EXECUTING) return CHAIN_RUNNING;
         if (gi.state == GEN_CREATED && depth == 0) {
+            /* A coroutine not started yet is young: its memory may have
+             * held another one when this pass copied the page.  Its code,
+             * read again now, must agree. */
+            uint64_t code;
+            if (gen_code_now(m, L, g, &code) != 0 || code != gi.raw.code) return CHAIN_TORN;
             if (max > 0) out[(*n)++] = gi.raw;
             return CHAIN_NOT_STARTED;
         }

@@ -58,6 +58,8 @@ enum {
 struct task_info {
     uint64_t addr;          /* 0 = empty */
     uint64_t snap_hash;     /* of the name object's header and characters */
+    uint64_t coro;          /* its coroutine, and that coroutine's code (0: not seen yet): */
+    uint64_t code0;         /* a task read from an older copy of its memory shows otherwise */
     uint64_t tick;          /* the pass it was last checked in */
     uint32_t thread_labels; /* the thread label set the labels below extend */
     uint32_t marker;        /* location of "task:NAME" */
@@ -363,6 +365,8 @@ static void find_running(sampler *s, size_t nth)
 
 /* Read task k's coroutine chain, once per pass and only when a stack or a
  * link needs it.  0, or -1 when the task gives no stack this pass. */
+static struct task_info *info_slot(taskpass *tp, uint64_t addr);
+
 static int ensure_chain(sampler *s, int32_t k)
 {
     taskpass *tp = &s->tp;
@@ -382,6 +386,21 @@ static int ensure_chain(sampler *s, int32_t k)
         tp->moved++;
         tp->flags[k] |= TF_BAD;
         return -1;
+    }
+    if (n > 0 && (st == CHAIN_SUSPENDED || st == CHAIN_NOT_STARTED)) {
+        /* This pass's copy of a page may be older than what the chain was
+         * read from: a task read from such a copy (since gone, its memory
+         * and its coroutine's reused) would stand on another task's
+         * coroutine.  A task's coroutine runs one code all its life: the
+         * same task (address, coroutine and name as before) running other
+         * code is skipped once; if that lasts, it is a new task with all
+         * three the same, and its code is taken from then on. */
+        struct task_info *e = tp->info_cap ? info_slot(tp, tp->t[k].addr) : NULL;
+        if (e && e->addr == tp->t[k].addr && e->coro == tp->t[k].coro &&
+            e->snap_hash == tp->t[k].name_hash && e->code0 != tp->tmp[0].code) {
+            if (e->code0) st = CHAIN_TORN;
+            e->code0 = tp->tmp[0].code;
+        }
     }
     if (st == CHAIN_TORN) {
         tp->chains_torn++;
@@ -565,11 +584,11 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     taskpass *tp = &s->tp;
     struct task_info *e = info_slot(tp, t->addr);
     if (!e) return NULL;
-    if (e->addr == t->addr && e->tick == s->ticks && e->thread_labels == te->labels)
+    if (e->addr == t->addr && e->tick == s->ticks && e->thread_labels == te->labels && e->coro == t->coro)
         return e;   /* checked already in this pass */
     uint64_t sh = t->name_hash;
     if (!sh) return NULL;
-    if (e->addr == t->addr && e->snap_hash == sh && e->thread_labels == te->labels) {
+    if (e->addr == t->addr && e->snap_hash == sh && e->thread_labels == te->labels && e->coro == t->coro) {
         e->tick = s->ticks;
         return e;
     }
@@ -580,6 +599,13 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     if (nl < 0) return NULL;
     int sl = name_snapshot(s, t->name, snap);
     if (sl < 0 || strobe_hash_bytes(snap, (size_t)sl) != sh) return NULL;
+    /* ... and that the task still has that name object: asyncio.create_task
+     * on 3.8-3.10 names a task after making it, and the default name freed
+     * then may already hold another task's name. */
+    uint64_t now_name, now_coro;
+    mem_iov v[2] = { { t->addr + (uint64_t)s->aio.task_name, &now_name, 8 },
+                     { t->addr + (uint64_t)s->aio.task_coro, &now_coro, 8 } };
+    if (mem_readv_fresh(&s->mem, v, 2) != 0 || now_name != t->name || now_coro != t->coro) return NULL;
     profile *p = &s->prof;
     uint32_t loc, lset;
     if (profile_intern_synthetic(p, name, (size_t)nl + 5, &loc) != PROF_OK) return NULL;
@@ -600,6 +626,7 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     memset(e, 0, sizeof *e);
     e->addr = t->addr;
     e->snap_hash = sh;
+    e->coro = t->coro;
     e->thread_labels = te->labels;
     e->marker = loc;
     e->labels = lset;
