@@ -7,7 +7,9 @@ N blocked threads (sleeping, waiting on a lock) and one CPU-bound thread
 under strobe.start(rate=HZ) for S seconds.  Prints, from strobe.stats():
 the kernel reads per pass (one per thread off CPU), the mean time of one read
 of /proc/self/task/TID/syscall, the kernel time per pass and its share of the
-whole pass.  Above 64 threads the files are opened per read (the profiler
+whole pass; the builtin leaf frames per pass (time.sleep, lock.acquire) and
+the share kept from the previous pass without reading (the thread used no
+CPU since).  Above 64 threads the files are opened per read (the profiler
 keeps at most 64 open), which the per-read time shows.  Needs `make` first.
 """
 import argparse
@@ -36,18 +38,20 @@ def main():
     a = ap.parse_args()
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "build", "python"))
     print("python: %s   rate asked: %.0f Hz   %.0f s per run" % (a.python, a.rate, a.seconds))
-    print("%8s %10s %12s %12s %14s %12s %10s" % ("threads", "rate Hz", "reads/pass", "us/read",
-                                                 "kernel us/pass", "pass us", "kernel %"))
+    print("%8s %10s %12s %12s %14s %12s %10s %14s %10s" % (
+        "threads", "rate Hz", "reads/pass", "us/read", "kernel us/pass", "pass us", "kernel %",
+        "builtins/pass", "kept %"))
     for n in a.threads or [10, 60, 200]:
         out = subprocess.run([a.python, PROGRAM, str(n), str(a.seconds), str(a.rate)], env=env,
                              stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
         st = json.loads(out.strip().splitlines()[-1])["stats"]
         t = max(st["ticks"], 1)
         reads = max(st["kernel_reads"], 1)
-        print("%8d %10.1f %12.1f %12.2f %14.1f %12.1f %10.1f" % (
+        print("%8d %10.1f %12.1f %12.2f %14.1f %12.1f %10.1f %14.1f %10.1f" % (
             n, st["rate"], st["kernel_reads"] / t, st["kernel_read_ns"] / reads / 1e3,
             st["kernel_read_ns"] / t / 1e3, st["pass_ns"] / t / 1e3,
-            100.0 * st["kernel_read_ns"] / max(st["pass_ns"], 1)))
+            100.0 * st["kernel_read_ns"] / max(st["pass_ns"], 1), st["builtin_frames"] / t,
+            100.0 * st["builtin_kept"] / max(st["builtin_frames"], 1)))
 
 
 if __name__ == "__main__":

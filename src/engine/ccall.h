@@ -52,6 +52,7 @@ typedef struct {
     int16_t *depth;        /* scratch: depth per code unit */
     size_t depth_cap;
     uint64_t found, not_c, torn, unanalysable;
+    uint64_t reused;       /* counted by the sampler: a blocked thread's builtin kept */
 } ccall_cache;
 
 int ccall_init(ccall_cache *c, const opflow_tables *T);   /* T NULL: disabled */

@@ -438,7 +438,23 @@ static void thread_cause(sampler *s, tick_thread *tt)
 static void builtin_leaf(sampler *s, tick_thread *tt)
 {
     uint32_t loc;
-    if (!s->calls.enabled || ccall_leaf(&s->uw, &s->calls, &s->raw.f[tt->raw_start], &loc) != 1) return;
+    thread_entry *te = tt->te;
+    const raw_frame *leaf = &s->raw.f[tt->raw_start];
+    if (!s->calls.enabled) return;
+    /* A thread that used no CPU since its last sample is where it was:
+     * the builtin it was in is read again only when it ran. */
+    if (tt->cpu == 0 && te->leaf_frame && te->leaf_frame == leaf->frame && te->leaf_code == leaf->code &&
+        te->leaf_addr == leaf->addr) {
+        loc = te->leaf_builtin;
+        s->calls.reused++;
+    } else {
+        if (ccall_leaf(&s->uw, &s->calls, leaf, &loc) != 1) loc = UINT32_MAX;
+        te->leaf_frame = leaf->frame;
+        te->leaf_code = leaf->code;
+        te->leaf_addr = leaf->addr;
+        te->leaf_builtin = loc;
+    }
+    if (loc == UINT32_MAX) return;
     raw_frame c;
     memset(&c, 0, sizeof c);
     if (raw_vec_push(&s->raw, &c) != 0) return;
@@ -813,7 +829,8 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     st->kernel_reads = s->kr.reads;
     st->kernel_read_ns = s->kr.read_ns;
     st->kernel_read_failures = s->kr.failures;
-    st->builtin_frames = s->calls.found;
+    st->builtin_frames = s->calls.found + s->calls.reused;
+    st->builtin_kept = s->calls.reused;
     st->builtin_torn = s->calls.torn;
     st->builtin_not_c = s->calls.not_c;
     st->builtin_unanalysable = s->calls.unanalysable;

@@ -44,7 +44,7 @@ typedef struct {
     uint64_t page_hits, page_misses, cache_pages;
     uint64_t task_stride;      /* the largest "every k-th task" a pass used */
     uint64_t kernel_reads, kernel_read_ns, kernel_read_failures;   /* off-CPU causes */
-    uint64_t builtin_frames, builtin_torn, builtin_not_c, builtin_unanalysable;  /* ccall.c */
+    uint64_t builtin_frames, builtin_kept, builtin_torn, builtin_not_c, builtin_unanalysable;  /* ccall.c */
     double elapsed_s, rate_achieved;
     int running, finished;
 } sampler_stats;

@@ -39,6 +39,9 @@ typedef struct {
     uint8_t last_cause;      /* the cause it was last seen blocked in */
     uint8_t cause_ok;        /* bit c: cause_labels[c] is valid for `labels` */
     uint32_t cause_labels[NCAUSES];   /* labels + "off cpu cause" */
+    uint64_t leaf_code, leaf_frame;   /* its innermost frame when last sampled, */
+    int64_t leaf_addr;
+    uint32_t leaf_builtin;   /* and the builtin it was calling (UINT32_MAX: none) */
 } thread_entry;
 
 typedef struct {

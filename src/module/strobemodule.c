@@ -620,7 +620,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
     if (!g_sampler) Py_RETURN_NONE;
     sampler_stats st;
     sampler_get_stats(g_sampler, &st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
                          st.samples, "threads", st.threads_seen, "missed_ticks", st.missed_ticks,
                          "stack_errors", st.stack_errors, "reads", st.reads, "read_failures",
                          st.read_failures, "code_hits", st.code_hits, "code_misses", st.code_misses,
@@ -631,7 +631,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
                          "page_misses", st.page_misses, "cache_pages", st.cache_pages,
                          "task_stride", st.task_stride, "kernel_reads", st.kernel_reads,
                          "kernel_read_ns", st.kernel_read_ns, "kernel_read_failures",
-                         st.kernel_read_failures, "builtin_frames", st.builtin_frames,
+                         st.kernel_read_failures, "builtin_frames", st.builtin_frames, "builtin_kept", st.builtin_kept,
                          "builtin_torn", st.builtin_torn, "builtin_not_c", st.builtin_not_c,
                          "builtin_unanalysable", st.builtin_unanalysable,
                          "elapsed", st.elapsed_s,
