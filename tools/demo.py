@@ -99,8 +99,21 @@ def main(argv):
     print("  go tool pprof -top -sample_index=cpu-time %s   # where the CPU went" % p)
     print("  go tool pprof -top -sample_index=wall-time %s  # where the time went (idle threads too)" % p)
     print("  go tool pprof -tags %s                    # per-thread breakdown" % p)
+    print("  %s report %s           # per thread: wall, CPU, off-CPU and why" % (rel(strobe), p))
     print("  https://www.speedscope.app  (drop %s or %s on the page)" % (c, p))
     print("  flamegraph.pl %s > demo.svg" % c)
+    print()
+    print("$ %s report %s" % (rel(strobe), p))
+    try:
+        res = subprocess.run([strobe, "report", pprof], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=120)
+    except subprocess.TimeoutExpired:
+        print("strobe report did not finish", file=sys.stderr)
+        return 1
+    print(res.stdout.decode("utf-8", "replace").rstrip() if res.returncode == 0 else
+          "strobe report failed:\n" + res.stderr.decode("utf-8", "replace"))
+    if res.returncode != 0:
+        return 1
     go = go_binary()
     if go:
         print()
