@@ -100,7 +100,7 @@ sanitize:
 	STROBE_TEST_PRELOAD=$$(clang -print-file-name=libclang_rt.asan-x86_64.so) \
 	    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/run.py --build build-san --no-c \
-	    --python 3.9 --python 3.12 -k test_accuracy -k test_threads -k test_api -k test_asyncio
+	    --python 3.9 --python 3.12 -k test_accuracy -k test_threads -k test_api -k test_asyncio -k test_offcpu
 
 demo: deps
 	@$(MAKE) --no-print-directory all

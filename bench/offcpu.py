@@ -13,20 +13,8 @@ CPU since).  Above 64 threads the files are opened per read (the profiler
 keeps at most 64 open), which the per-read time shows.  Needs `make` first.
 """
 import argparse
-import glob
-import json
-import os
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROGRAM = os.path.join(ROOT, "bench", "offcpu_program.py")
-
-
-def newest_python():
-    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    found = sorted(glob.glob(os.path.join(root, "versions", "3.1[0-3].*", "bin", "python3.1[0-3]")))
-    return found[-1] if found else sys.executable
+from _common import newest_python, run_program
 
 
 def main():
@@ -36,15 +24,12 @@ def main():
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=3.0)
     a = ap.parse_args()
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "build", "python"))
     print("python: %s   rate asked: %.0f Hz   %.0f s per run" % (a.python, a.rate, a.seconds))
     print("%8s %10s %12s %12s %14s %12s %10s %14s %10s" % (
         "threads", "rate Hz", "reads/pass", "us/read", "kernel us/pass", "pass us", "kernel %",
         "builtins/pass", "kept %"))
     for n in a.threads or [10, 60, 200]:
-        out = subprocess.run([a.python, PROGRAM, str(n), str(a.seconds), str(a.rate)], env=env,
-                             stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
-        st = json.loads(out.strip().splitlines()[-1])["stats"]
+        st = run_program(a.python, "offcpu_program.py", n, a.seconds, a.rate)
         t = max(st["ticks"], 1)
         reads = max(st["kernel_reads"], 1)
         print("%8d %10.1f %12.1f %12.2f %14.1f %12.1f %10.1f %14.1f %10.1f" % (

@@ -9,7 +9,6 @@ median whole-process CPU-time ratio (the sampler runs on another core, so
 wall time alone hides its cost).  Needs `make` first.
 """
 import argparse
-import glob
 import os
 import statistics
 import subprocess
@@ -17,15 +16,11 @@ import sys
 import tempfile
 import time
 
+from _common import newest_python
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STROBE = os.path.join(ROOT, "build", "bin", "strobe")
 WORKLOAD = os.path.join(ROOT, "bench", "workload_cpu.py")
-
-
-def newest_python():
-    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    found = sorted(glob.glob(os.path.join(root, "versions", "3.1[0-3].*", "bin", "python3.1[0-3]")))
-    return found[-1] if found else sys.executable
 
 
 def run(cmd):

@@ -11,20 +11,8 @@ the largest stride used (every k-th task per pass, weighted k, when stacks
 for all would take more than half the interval).  Needs `make` first.
 """
 import argparse
-import glob
-import json
-import os
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROGRAM = os.path.join(ROOT, "bench", "tasks_program.py")
-
-
-def newest_python():
-    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    found = sorted(glob.glob(os.path.join(root, "versions", "3.1[0-3].*", "bin", "python3.1[0-3]")))
-    return found[-1] if found else sys.executable
+from _common import newest_python, run_program
 
 
 def main():
@@ -34,14 +22,11 @@ def main():
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=5.0)
     a = ap.parse_args()
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "build", "python"))
     print("python: %s   rate asked: %.0f Hz   %.0f s per run" % (a.python, a.rate, a.seconds))
     print("%8s %10s %10s %12s %12s %12s %8s" % ("tasks", "rate Hz", "pass us", "cpu us/pass",
                                                "us/task", "pages/pass", "stride"))
     for n in a.tasks or [10, 1000, 10000]:
-        out = subprocess.run([a.python, PROGRAM, str(n), str(a.seconds), str(a.rate)], env=env,
-                             stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
-        st = json.loads(out.strip().splitlines()[-1])["stats"]
+        st = run_program(a.python, "tasks_program.py", n, a.seconds, a.rate)
         t = max(st["ticks"], 1)
         per_pass = st["pass_ns"] / t / 1e3
         print("%8d %10.1f %10.1f %12.1f %12.3f %12.0f %8d" % (

@@ -863,12 +863,8 @@ static void json_label(FILE *f, const pprof_profile *p, uint32_t id)
 /* A native id as a number when it is a plain decimal integer. */
 static void json_native(FILE *f, const pprof_profile *p, uint32_t id)
 {
-    if (id == NONE) {
-        fputs("null", f);
-        return;
-    }
-    size_t len;
-    const char *s = pprof_str(p, id, &len);
+    size_t len = 0;
+    const char *s = id == NONE ? "" : pprof_str(p, id, &len);
     size_t k = len && s[0] == '-' ? 1 : 0;
     int plain = len > k && len - k <= 18 && (s[k] != '0' || len - k == 1);
     for (size_t i = k; plain && i < len; i++)
@@ -876,7 +872,7 @@ static void json_native(FILE *f, const pprof_profile *p, uint32_t id)
     if (plain)
         fwrite(s, 1, len, f);
     else
-        json_str(f, s, len);
+        json_label(f, p, id);
 }
 
 /* Exact seconds from nanoseconds ("1.5", "0.000001", "0.0"). */

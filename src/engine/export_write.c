@@ -10,6 +10,7 @@
  * the kernel applies the umask as for any new file (mkstemp would make it
  * 0600, and reading the umask back means changing it, which races with
  * other threads). */
+#include "errf.h"
 #include "hash.h"
 #include "export.h"
 
@@ -28,15 +29,6 @@
  * stay within NAME_MAX (255) with the 13 bytes of decoration. */
 #define TMP_BASE_MAX 200
 
-static void fmt_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* A path split at its last '/': dir keeps the slash ("" when there is none). */
 typedef struct {
@@ -134,11 +126,11 @@ static int write_atomic(const char *path, const unsigned char *data, size_t len,
 {
     split_path s = split(path);
     if (*path == '\0') {
-        fmt_err(err, errlen, "cannot write the profile: the output path is empty");
+        strobe_errf(err, errlen, "cannot write the profile: the output path is empty");
         return -1;
     }
     if (*s.base == '\0') {
-        fmt_err(err, errlen, "cannot write %s: %s", path, strerror(EISDIR));
+        strobe_errf(err, errlen, "cannot write %s: %s", path, strerror(EISDIR));
         return -1;
     }
     char *tmp = NULL;
@@ -146,7 +138,7 @@ static int write_atomic(const char *path, const unsigned char *data, size_t len,
     if (fd < 0) {
         int e = errno;
         char *dir = dir_of(path, s);
-        fmt_err(err, errlen, "cannot write %s: cannot create a file in %s: %s", path,
+        strobe_errf(err, errlen, "cannot write %s: cannot create a file in %s: %s", path,
                 dir ? dir : "its directory", strerror(e));
         free(dir);
         return -1;
@@ -168,7 +160,7 @@ static int write_atomic(const char *path, const unsigned char *data, size_t len,
     if (step) {
         unlink(tmp);
         free(tmp);
-        fmt_err(err, errlen, "cannot write %s: %s failed: %s", path, step, strerror(e));
+        strobe_errf(err, errlen, "cannot write %s: %s failed: %s", path, step, strerror(e));
         return -1;
     }
     free(tmp);
@@ -199,7 +191,7 @@ int export_write(const profile *p, enum export_format fmt, const char *path, cha
         rc = export_collapsed(p, &data, &len, err, errlen);
         break;
     default:
-        fmt_err(err, errlen, "cannot write %s: unknown output format", path);
+        strobe_errf(err, errlen, "cannot write %s: unknown output format", path);
         return -1;
     }
     if (rc)
@@ -212,43 +204,43 @@ int export_write(const profile *p, enum export_format fmt, const char *path, cha
 int export_check_writable(const char *path, char *err, size_t errlen)
 {
     if (!path || *path == '\0') {
-        fmt_err(err, errlen, "the output path is empty");
+        strobe_errf(err, errlen, "the output path is empty");
         return -1;
     }
     struct stat st;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
-            fmt_err(err, errlen, "cannot write %s: %s", path, strerror(EISDIR));
+            strobe_errf(err, errlen, "cannot write %s: %s", path, strerror(EISDIR));
             return -1;
         }
         if (access(path, W_OK) != 0) {
-            fmt_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+            strobe_errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
             return -1;
         }
     } else if (errno != ENOENT) {
-        fmt_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        strobe_errf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
     split_path s = split(path);
     if (*s.base == '\0') {
-        fmt_err(err, errlen, "cannot write %s: %s", path, strerror(EISDIR));
+        strobe_errf(err, errlen, "cannot write %s: %s", path, strerror(EISDIR));
         return -1;
     }
     char *dir = dir_of(path, s);
     if (!dir) {
-        fmt_err(err, errlen, "cannot write %s: %s", path, strerror(ENOMEM));
+        strobe_errf(err, errlen, "cannot write %s: %s", path, strerror(ENOMEM));
         return -1;
     }
     int rc = -1;
     if (stat(dir, &st) != 0) {
-        fmt_err(err, errlen, "cannot write %s: directory %s: %s", path, dir, strerror(errno));
+        strobe_errf(err, errlen, "cannot write %s: directory %s: %s", path, dir, strerror(errno));
     } else if (!S_ISDIR(st.st_mode)) {
-        fmt_err(err, errlen, "cannot write %s: %s is not a directory", path, dir);
+        strobe_errf(err, errlen, "cannot write %s: %s is not a directory", path, dir);
     } else {
         char *tmp = NULL;
         int fd = create_temp(path, &tmp);
         if (fd < 0) {
-            fmt_err(err, errlen, "cannot write %s: cannot create a file in %s: %s", path, dir,
+            strobe_errf(err, errlen, "cannot write %s: cannot create a file in %s: %s", path, dir,
                     strerror(errno));
         } else {
             close(fd);

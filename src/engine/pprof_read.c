@@ -7,6 +7,7 @@
  * pass 2 (the string table comes after the samples in strobe's files, and
  * nothing orders fields in general).  Every write in pass 2 is still bounded
  * by the pass-1 count. */
+#include "errf.h"
 #include "pprof_read.h"
 
 #include <errno.h>
@@ -35,15 +36,6 @@ enum {
 
 #define MAX_GROUP_DEPTH 32
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- the wire format --------------------------------------------------- */
 
@@ -78,7 +70,7 @@ static int fail(pctx *c, const uint8_t *at, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    set_err(c->err, c->errlen, "%s (at byte %zu of %zu)", msg, (size_t)(at - c->base), c->total);
+    strobe_errf(c->err, c->errlen, "%s (at byte %zu of %zu)", msg, (size_t)(at - c->base), c->total);
     return -1;
 }
 
@@ -532,33 +524,39 @@ void pprof_free(pprof_profile *p)
     memset(p, 0, sizeof *p);
 }
 
+static void ctx_init(pctx *c, const unsigned char *data, size_t len, pprof_profile *out, char *err,
+                     size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->base = data;
+    c->total = len;
+    c->out = out;
+    c->err = err;
+    c->errlen = errlen;
+}
+
 int pprof_parse(const unsigned char *data, size_t len, pprof_profile *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (!data && len)
-        return set_err(err, errlen, "no data"), -1;
+        return strobe_errf(err, errlen, "no data"), -1;
     pctx c;
-    memset(&c, 0, sizeof c);
-    c.base = data;
-    c.total = len;
-    c.out = out;
-    c.err = err;
-    c.errlen = errlen;
+    ctx_init(&c, data, len, out, err, errlen);
 
     if (parse_profile(&c, data, len))
         return -1;
     if (c.nstr == 0)
-        return set_err(err, errlen, "no string table"), -1;
+        return strobe_errf(err, errlen, "no string table"), -1;
     if (c.first_str_len != 0)
-        return set_err(err, errlen, "the string table does not start with \"\""), -1;
+        return strobe_errf(err, errlen, "the string table does not start with \"\""), -1;
     if (c.nsamples && c.first_nvals != c.nst)
-        return set_err(err, errlen, "sample 0 has %zu values for %zu sample types", c.first_nvals,
+        return strobe_errf(err, errlen, "sample 0 has %zu values for %zu sample types", c.first_nvals,
                        c.nst), -1;
     if (c.odd)
-        return set_err(err, errlen, "sample %zu has %zu values for %zu sample types", c.odd_sample,
+        return strobe_errf(err, errlen, "sample %zu has %zu values for %zu sample types", c.odd_sample,
                        c.odd_nvals, c.nst), -1;
     if (c.nstr > UINT32_MAX)
-        return set_err(err, errlen, "too many strings (%zu)", c.nstr), -1;
+        return strobe_errf(err, errlen, "too many strings (%zu)", c.nstr), -1;
 
     out->nstr = c.nstr;
     out->nsample_type = c.nst;
@@ -575,19 +573,14 @@ int pprof_parse(const unsigned char *data, size_t len, pprof_profile *out, char 
     if (!out->str_data || !out->str_off || !out->sample_type || !out->values || !out->labels ||
         !out->label_off || !out->comments) {
         pprof_free(out);
-        return set_err(err, errlen, "out of memory (%zu samples, %zu strings)", c.nsamples, c.nstr), -1;
+        return strobe_errf(err, errlen, "out of memory (%zu samples, %zu strings)", c.nsamples, c.nstr), -1;
     }
     out->str_off[0] = 0;
     /* label_off[nsamples] bounds the label writes of pass 2 until it is final */
     out->label_off[c.nsamples] = c.nlabels;
 
     pctx c2;
-    memset(&c2, 0, sizeof c2);
-    c2.base = data;
-    c2.total = len;
-    c2.out = out;
-    c2.err = err;
-    c2.errlen = errlen;
+    ctx_init(&c2, data, len, out, err, errlen);
     c2.fill = 1;
     c2.str_bytes = c.str_bytes;     /* counts down */
     if (parse_profile(&c2, data, len)) {
@@ -597,7 +590,7 @@ int pprof_parse(const unsigned char *data, size_t len, pprof_profile *out, char 
     if (c2.nstr != c.nstr || c2.nst != c.nst || c2.nsamples != c.nsamples || c2.nlabels != c.nlabels ||
         c2.ncomments != c.ncomments || c2.nvalues != c.nvalues || c2.str_bytes != 0) {
         pprof_free(out);
-        return set_err(err, errlen, "internal: the two passes disagree"), -1;
+        return strobe_errf(err, errlen, "internal: the two passes disagree"), -1;
     }
     out->nmappings = c.nmappings;
     out->nlocations = c.nlocations;
@@ -627,12 +620,12 @@ int pprof_gunzip(const unsigned char *in, size_t inlen, unsigned char **out, siz
         cap = 65536;
     unsigned char *buf = malloc(cap);
     if (!buf)
-        return set_err(err, errlen, "out of memory"), -1;
+        return strobe_errf(err, errlen, "out of memory"), -1;
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 15 + 16) != Z_OK) {
         free(buf);
-        return set_err(err, errlen, "zlib: cannot initialise the decompressor"), -1;
+        return strobe_errf(err, errlen, "zlib: cannot initialise the decompressor"), -1;
     }
     size_t in_off = 0, len = 0;
     int ok = 0;
@@ -645,13 +638,13 @@ int pprof_gunzip(const unsigned char *in, size_t inlen, unsigned char **out, siz
         }
         if (len == cap) {
             if (cap >= max) {
-                set_err(err, errlen, "the profile decompresses to more than %zu MiB", max >> 20);
+                strobe_errf(err, errlen, "the profile decompresses to more than %zu MiB", max >> 20);
                 break;
             }
             size_t ncap = cap < max / 2 ? cap * 2 : max;
             unsigned char *nb = realloc(buf, ncap);
             if (!nb) {
-                set_err(err, errlen, "out of memory while decompressing (%zu MiB so far)", len >> 20);
+                strobe_errf(err, errlen, "out of memory while decompressing (%zu MiB so far)", len >> 20);
                 break;
             }
             buf = nb;
@@ -670,12 +663,12 @@ int pprof_gunzip(const unsigned char *in, size_t inlen, unsigned char **out, siz
             }
             if (left >= 2 && in[pos] == 0x1f && in[pos + 1] == 0x8b) {
                 if (inflateReset(&zs) != Z_OK) {
-                    set_err(err, errlen, "zlib: cannot reset the decompressor");
+                    strobe_errf(err, errlen, "zlib: cannot reset the decompressor");
                     break;
                 }
                 continue;       /* another gzip member */
             }
-            set_err(err, errlen, "%zu bytes of trailing garbage after the gzip data", left);
+            strobe_errf(err, errlen, "%zu bytes of trailing garbage after the gzip data", left);
             break;
         }
         if (rc == Z_OK)
@@ -683,10 +676,10 @@ int pprof_gunzip(const unsigned char *in, size_t inlen, unsigned char **out, siz
         if (rc == Z_BUF_ERROR && zs.avail_out == 0)
             continue;           /* output full: grow */
         if (rc == Z_BUF_ERROR && zs.avail_in == 0 && in_off >= inlen) {
-            set_err(err, errlen, "truncated gzip data (the file ends inside the compressed stream)");
+            strobe_errf(err, errlen, "truncated gzip data (the file ends inside the compressed stream)");
             break;
         }
-        set_err(err, errlen, "corrupt gzip data (%s)", zs.msg ? zs.msg : "inflate failed");
+        strobe_errf(err, errlen, "corrupt gzip data (%s)", zs.msg ? zs.msg : "inflate failed");
         break;
     }
     inflateEnd(&zs);
@@ -718,7 +711,7 @@ int pprof_read_mem(const unsigned char *data, size_t len, pprof_profile *out, ch
 {
     memset(out, 0, sizeof *out);
     if (len == 0)
-        return set_err(err, errlen, "empty file"), -1;
+        return strobe_errf(err, errlen, "empty file"), -1;
     char why[256] = "";
     if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
         unsigned char *raw = NULL;
@@ -728,7 +721,7 @@ int pprof_read_mem(const unsigned char *data, size_t len, pprof_profile *out, ch
         int rc = pprof_parse(raw, rawlen, out, why, sizeof why);
         free(raw);
         if (rc) {
-            set_err(err, errlen, "corrupt profile: %s", why);
+            strobe_errf(err, errlen, "corrupt profile: %s", why);
             return -1;
         }
         out->gzipped = 1;
@@ -737,10 +730,10 @@ int pprof_read_mem(const unsigned char *data, size_t len, pprof_profile *out, ch
     if (pprof_parse(data, len, out, why, sizeof why) == 0)
         return 0;
     if (looks_like_text(data, len))
-        set_err(err, errlen, "not a pprof profile: it is text (strobe report reads pprof files, "
+        strobe_errf(err, errlen, "not a pprof profile: it is text (strobe report reads pprof files, "
                              "such as `strobe record -o out.pprof` writes)");
     else
-        set_err(err, errlen, "not a pprof profile (neither gzip'd nor a valid profile message: %s)", why);
+        strobe_errf(err, errlen, "not a pprof profile (neither gzip'd nor a valid profile message: %s)", why);
     return -1;
 }
 
@@ -750,20 +743,20 @@ int pprof_read_file(const char *path, pprof_profile *out, char *err, size_t errl
     int is_stdin = !strcmp(path, "-");
     int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return set_err(err, errlen, "cannot open it: %s", strerror(errno)), -1;
+        return strobe_errf(err, errlen, "cannot open it: %s", strerror(errno)), -1;
     size_t cap = 65536, len = 0;
     struct stat st;
     if (fstat(fd, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             if (!is_stdin)
                 close(fd);
-            return set_err(err, errlen, "it is a directory"), -1;
+            return strobe_errf(err, errlen, "it is a directory"), -1;
         }
         if (S_ISREG(st.st_mode) && st.st_size > 0) {
             if ((uint64_t)st.st_size > PPROF_READ_MAX_BYTES) {
                 if (!is_stdin)
                     close(fd);
-                return set_err(err, errlen, "too large (%" PRIu64 " MiB; at most %zu MiB)",
+                return strobe_errf(err, errlen, "too large (%" PRIu64 " MiB; at most %zu MiB)",
                                (uint64_t)st.st_size >> 20, PPROF_READ_MAX_BYTES >> 20), -1;
             }
             cap = (size_t)st.st_size + 1;   /* +1: the end is seen without growing */
@@ -772,19 +765,19 @@ int pprof_read_file(const char *path, pprof_profile *out, char *err, size_t errl
     unsigned char *buf = malloc(cap);
     int rc = -1;
     if (!buf) {
-        set_err(err, errlen, "out of memory");
+        strobe_errf(err, errlen, "out of memory");
         goto out;
     }
     for (;;) {
         if (len == cap) {
             if (cap > PPROF_READ_MAX_BYTES) {
-                set_err(err, errlen, "too large (more than %zu MiB)", PPROF_READ_MAX_BYTES >> 20);
+                strobe_errf(err, errlen, "too large (more than %zu MiB)", PPROF_READ_MAX_BYTES >> 20);
                 goto out;
             }
             size_t ncap = cap * 2;
             unsigned char *nb = realloc(buf, ncap);
             if (!nb) {
-                set_err(err, errlen, "out of memory");
+                strobe_errf(err, errlen, "out of memory");
                 goto out;
             }
             buf = nb;
@@ -794,7 +787,7 @@ int pprof_read_file(const char *path, pprof_profile *out, char *err, size_t errl
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            set_err(err, errlen, "cannot read it: %s", strerror(errno));
+            strobe_errf(err, errlen, "cannot read it: %s", strerror(errno));
             goto out;
         }
         if (n == 0)
