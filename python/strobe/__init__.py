@@ -25,17 +25,20 @@ __version__ = "0.1.0"
 
 DEFAULT_RATE = 100
 DEFAULT_MAX_DEPTH = _strobe.DEFAULT_MAX_DEPTH
+DEFAULT_MAX_OVERHEAD = 1.0   # percent
 
 
-def start(rate=DEFAULT_RATE, mode="wall", max_depth=DEFAULT_MAX_DEPTH):
+def start(rate=DEFAULT_RATE, mode="wall", max_depth=DEFAULT_MAX_DEPTH, max_overhead=DEFAULT_MAX_OVERHEAD):
     """Start sampling every thread of this interpreter `rate` times a second.
 
     mode "wall" samples every thread each tick; "cpu" keeps only samples of
-    threads that used CPU since their previous sample.  Raises RuntimeError
-    when a profiler is already running and ValueError for a bad argument.
-    A profile left by an earlier stop() is replaced.
+    threads that used CPU since their previous sample.  max_overhead: keep
+    the sampler's own CPU time within this percentage of the program's by
+    sampling less often (down to once a second); 0 turns it off.
+    Raises RuntimeError when a profiler is already running and ValueError
+    for a bad argument.  A profile left by an earlier stop() is replaced.
     """
-    _strobe.start(rate=float(rate), mode=mode, max_depth=int(max_depth))
+    _strobe.start(rate=float(rate), mode=mode, max_depth=int(max_depth), max_overhead=float(max_overhead))
     _hooks.install(_strobe.set_thread_name)
     _aio.attach(_strobe)
 
@@ -66,10 +69,11 @@ def stats():
 class profile(object):
     """Context manager: profile the block and write `path` when it ends."""
 
-    def __init__(self, path, rate=DEFAULT_RATE, mode="wall", max_depth=DEFAULT_MAX_DEPTH, format=None):
+    def __init__(self, path, rate=DEFAULT_RATE, mode="wall", max_depth=DEFAULT_MAX_DEPTH, format=None,
+                 max_overhead=DEFAULT_MAX_OVERHEAD):
         self.path = path
         self.format = format
-        self._args = (rate, mode, max_depth)
+        self._args = (rate, mode, max_depth, max_overhead)
 
     def __enter__(self):
         start(*self._args)

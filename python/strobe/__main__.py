@@ -41,7 +41,8 @@ def main(argv):
     sys.argv = list(rest)
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     _session.start(rate=opts["rate"], mode=opts["mode"], max_depth=opts["max_depth"],
-                   duration=opts["duration"], output=opts["output"], format=opts["format"])
+                   duration=opts["duration"], output=opts["output"], format=opts["format"],
+                   max_overhead=opts["max_overhead"])
     runpy.run_path(script, run_name="__main__")
     return 0
 

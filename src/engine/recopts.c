@@ -30,6 +30,10 @@ const char recopts_usage[] =
     "                        cpu: keep only samples of threads that used CPU\n"
     "      --max-depth N     frames kept per stack, nearest the leaf; deeper stacks\n"
     "                        end in one '<K frames omitted>' element (default 512)\n"
+    "      --max-overhead PCT  keep the sampler's own CPU time within PCT percent of\n"
+    "                        the program's by sampling less often (down to once a\n"
+    "                        second); the summary says the rate achieved.\n"
+    "                        0 turns it off (default 1)\n"
     "  -h, --help            show this help\n";
 
 static int num(const char *opt, const char *s, double lo, double hi, double *out,
@@ -56,6 +60,7 @@ int recopts_parse(int argc, char *const argv[], record_opts *o, char *err, size_
     o->rate_hz = SAMPLER_DEFAULT_RATE;
     o->mode = SAMPLER_WALL;
     o->max_depth = SAMPLER_DEFAULT_DEPTH;
+    o->max_overhead = SAMPLER_DEFAULT_OVERHEAD;
     int i = 0;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -67,6 +72,7 @@ int recopts_parse(int argc, char *const argv[], record_opts *o, char *err, size_
         static const struct { const char *s, *l; } opts[] = {
             { "-o", "--output" }, { "-f", "--format" }, { "-r", "--rate" },
             { "-d", "--duration" }, { NULL, "--mode" }, { NULL, "--max-depth" },
+            { NULL, "--max-overhead" },
         };
         int which = -1;
         const char *val = NULL;
@@ -120,6 +126,18 @@ int recopts_parse(int argc, char *const argv[], record_opts *o, char *err, size_
             }
             o->max_depth = (int)d;
             break;
+        case 6: {   /* 0 is allowed: off */
+            char *end;
+            errno = 0;
+            d = strtod(val, &end);
+            if (errno || end == val || *end || d != d || d < 0 || d > 100) {
+                snprintf(err, errlen, "--max-overhead expects a percentage from 0 (off) to 100, not '%s'",
+                         val);
+                return -1;
+            }
+            o->max_overhead = d;
+            break;
+        }
         }
     }
     o->first_arg = i;

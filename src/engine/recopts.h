@@ -11,6 +11,7 @@ typedef struct {
     double rate_hz;
     int mode;              /* enum sampler_mode */
     int max_depth;
+    double max_overhead;   /* percent of the program's CPU; 0 = off */
     double duration_s;     /* 0 = until the program exits */
     const char *output;    /* as given, or NULL */
     const char *format;    /* as given with -f, or NULL */

@@ -636,6 +636,51 @@ static void wait_until(sampler *s, int64_t deadline)
 
 static int finish_locked_write(sampler *s, char *err, size_t errlen);
 
+/* The overhead budget (--max-overhead): every 200 ms, the sampling
+ * thread's CPU time over the rest of the process's in that window.  Above
+ * the budget the interval grows (by the excess, at most 16x a step); well
+ * under it, it shrinks back towards the interval asked.  A program using
+ * less than a tenth of a core counts as using a tenth (so an idle program,
+ * whose budget would be nothing, is still sampled), and the interval stays
+ * between the one asked and SAMPLER_MAX_INTERVAL_NS. */
+static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t base)
+{
+    if (s->cfg.max_overhead <= 0) return interval;
+    if (!s->budget_at) {
+        /* the first window starts after a warm-up: the first passes fill
+         * the caches and cost more than the ones after */
+        s->budget_at = now + 50000000;
+        s->budget_self = -1;
+        return interval;
+    }
+    if (s->budget_self < 0) {
+        if (now < s->budget_at) return interval;
+        s->budget_at = now;
+        s->budget_self = now_ns(CLOCK_THREAD_CPUTIME_ID);
+        s->budget_proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+        return interval;
+    }
+    int64_t window = now - s->budget_at;
+    if (window < 200000000) return interval;
+    int64_t self = now_ns(CLOCK_THREAD_CPUTIME_ID), proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    double mine = (double)(self - s->budget_self);
+    double prog = (double)(proc - s->budget_proc) - mine;
+    s->budget_at = now;
+    s->budget_self = self;
+    s->budget_proc = proc;
+    double target = s->cfg.max_overhead / 100.0;
+    double floor = 0.1 * (double)window;
+    double share = mine / (prog > floor ? prog : floor);
+    double r = share / target, next = (double)interval;
+    if (r > 1) next *= r < 16 ? r : 16;
+    else if (r < 0.7) next *= r > 0.2 ? r / 0.8 : 0.25;
+    double lo = (double)base, hi = (double)(base > SAMPLER_MAX_INTERVAL_NS ? base : SAMPLER_MAX_INTERVAL_NS);
+    if (next < lo) next = lo;
+    if (next > hi) next = hi;
+    if (next > (double)base * 1.01) s->budget_slowed = 1;
+    return (int64_t)next;
+}
+
 static void *run(void *arg)
 {
     sampler *s = arg;
@@ -644,7 +689,9 @@ static void *run(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);   /* signals are the program's */
     if (s->L.ts_native_thread_id < 0) pick_tid_offset(s);
 
-    const int64_t interval = (int64_t)(1e9 / s->cfg.rate_hz);
+    const int64_t base = (int64_t)(1e9 / s->cfg.rate_hz);
+    int64_t interval = base;
+    atomic_store(&s->interval_ns, interval);
     const int64_t stop_at = s->cfg.duration_s > 0
                                 ? s->start_mono + (int64_t)(s->cfg.duration_s * 1e9)
                                 : INT64_MAX;
@@ -660,6 +707,8 @@ static void *run(void *arg)
         s->tick_ns += now_ns(CLOCK_MONOTONIC) - now;
         s->sampler_cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID);
         pthread_mutex_unlock(&s->lock);
+        interval = budget_step(s, now, interval, base);
+        atomic_store(&s->interval_ns, interval);
         next += interval;
         int64_t after = now_ns(CLOCK_MONOTONIC);
         if (next <= after) {   /* fell behind: skip the ticks we cannot make */
@@ -731,8 +780,10 @@ static void describe(sampler *s)
     int64_t end = atomic_load(&s->running) ? now_ns(CLOCK_MONOTONIC) : s->end_mono;
     p->duration_nanos = end - s->start_mono;
     p->ncomments = 0;
-    snprintf(buf, sizeof buf, "strobe: mode=%s rate=%.0fHz max-depth=%d",
-             sampler_mode_name(s->cfg.mode), s->cfg.rate_hz, s->cfg.max_depth);
+    double secs = (double)p->duration_nanos / 1e9;
+    snprintf(buf, sizeof buf, "strobe: mode=%s rate=%.0fHz max-depth=%d max-overhead=%g%% rate-achieved=%.1fHz",
+             sampler_mode_name(s->cfg.mode), s->cfg.rate_hz, s->cfg.max_depth, s->cfg.max_overhead,
+             secs > 0 ? (double)s->ticks / secs : 0.0);
     profile_add_comment(p, buf);
     snprintf(buf, sizeof buf,
              "strobe: ticks=%" PRIu64 " missed-ticks=%" PRIu64 " samples=%" PRIu64
@@ -772,8 +823,11 @@ static int finish_locked_write(sampler *s, char *err, size_t errlen)
     if (s->cfg.summary) {
         double secs = (double)(s->end_mono - s->start_mono) / 1e9;
         double rate = secs > 0 ? (double)s->ticks / secs : 0;
-        char ratebuf[96] = "";
-        if (rate < 0.9 * s->cfg.rate_hz && secs >= 1)
+        char ratebuf[160] = "";
+        if (s->budget_slowed && rate < 0.99 * s->cfg.rate_hz)
+            snprintf(ratebuf, sizeof ratebuf, " (%.0f Hz achieved of %.0f asked, to keep within --max-overhead %g%%)",
+                     rate, s->cfg.rate_hz, s->cfg.max_overhead);
+        else if (rate < 0.9 * s->cfg.rate_hz && secs >= 1)
             snprintf(ratebuf, sizeof ratebuf, " (%.0f Hz achieved of %.0f asked)", rate, s->cfg.rate_hz);
         if (rc == 0 && s->cfg.output)
             fprintf(stderr, "strobe: %" PRIu64 " samples, %" PRIu64 " threads, %.1f s%s; wrote %s (%s)\n",
@@ -843,6 +897,8 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     int64_t end = st->running ? now_ns(CLOCK_MONOTONIC) : s->end_mono;
     st->elapsed_s = s->start_mono ? (double)(end - s->start_mono) / 1e9 : 0;
     st->rate_achieved = st->elapsed_s > 0 ? (double)s->ticks / st->elapsed_s : 0;
+    int64_t iv = atomic_load(&s->interval_ns);
+    st->rate_now = iv > 0 ? 1e9 / (double)iv : s->cfg.rate_hz;
     pthread_mutex_unlock(&s->lock);
 }
 

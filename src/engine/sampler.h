@@ -18,6 +18,8 @@ struct strobe_aio;   /* aio.h */
 #define SAMPLER_DEFAULT_RATE 100.0
 #define SAMPLER_MAX_RATE 10000.0
 #define SAMPLER_DEFAULT_DEPTH 512
+#define SAMPLER_DEFAULT_OVERHEAD 1.0   /* percent */
+#define SAMPLER_MAX_INTERVAL_NS 1000000000LL   /* the budget samples once a second at least */
 #define SAMPLER_MAX_DEPTH 65536
 
 enum sampler_mode { SAMPLER_WALL = 0, SAMPLER_CPU = 1 };
@@ -26,6 +28,7 @@ typedef struct {
     double rate_hz;          /* (0, SAMPLER_MAX_RATE] */
     int mode;                /* enum sampler_mode */
     int max_depth;           /* frames kept per stack, nearest the leaf */
+    double max_overhead;     /* percent: the sampler's CPU over the program's; 0 = off */
     double duration_s;       /* stop (and finish) after this long; 0 = never */
     const char *output;      /* file written by sampler_finish; NULL = none */
     int format;              /* enum export_format for output */
@@ -46,6 +49,7 @@ typedef struct {
     uint64_t kernel_reads, kernel_read_ns, kernel_read_failures;   /* off-CPU causes */
     uint64_t builtin_frames, builtin_kept, builtin_torn, builtin_not_c, builtin_unanalysable;  /* ccall.c */
     double elapsed_s, rate_achieved;
+    double rate_now;           /* the rate the overhead budget has set (the rate asked when off) */
     int running, finished;
 } sampler_stats;
 

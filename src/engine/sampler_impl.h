@@ -161,6 +161,9 @@ struct sampler {
     uint64_t ticks, samples, threads_seen, missed;
     uint64_t torn_threads;        /* thread passes skipped: stack and tasks disagreed */
     int64_t tick_ns;              /* time spent in passes */
+    _Atomic int64_t interval_ns;  /* between ticks now (the overhead budget moves it) */
+    int64_t budget_at, budget_self, budget_proc;   /* the budget's last window: start, CPU */
+    int budget_slowed;            /* the budget ever lowered the rate */
     int64_t sampler_cpu_ns;       /* the sampling thread's CPU time */
     uint32_t k_thread_id, k_native_id, k_thread_name, k_task_name, k_task_id;
     uint32_t k_cause, k_task_state, v_cause[NCAUSES], v_running, v_suspended;

@@ -453,14 +453,19 @@ static PyObject *py_add_task_type(PyObject *self, PyObject *arg)
 static PyObject *py_start(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = { "rate", "mode", "max_depth", "duration", "output", "format",
-                              "summary", "handle_sigterm", "aio", NULL };
-    double rate = SAMPLER_DEFAULT_RATE, duration = 0;
+                              "summary", "handle_sigterm", "aio", "max_overhead", NULL };
+    double rate = SAMPLER_DEFAULT_RATE, duration = 0, max_overhead = SAMPLER_DEFAULT_OVERHEAD;
     const char *mode = "wall", *output = NULL, *format = NULL;
     int max_depth = SAMPLER_DEFAULT_DEPTH, summary = 0, handle_sigterm = 0;
     PyObject *aio = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|dsidzzppO", kwlist, &rate, &mode, &max_depth,
-                                     &duration, &output, &format, &summary, &handle_sigterm, &aio))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|dsidzzppOd", kwlist, &rate, &mode, &max_depth,
+                                     &duration, &output, &format, &summary, &handle_sigterm, &aio,
+                                     &max_overhead))
         return NULL;
+    if (!(max_overhead >= 0 && max_overhead <= 100)) {
+        PyErr_SetString(PyExc_ValueError, "strobe: max_overhead is a percentage from 0 (off) to 100");
+        return NULL;
+    }
     strobe_aio A;
     memset(&A, 0, sizeof A);
     if (aio != Py_None && aio_from_dict(aio, &A) != 0) return NULL;
@@ -474,6 +479,7 @@ static PyObject *py_start(PyObject *self, PyObject *args, PyObject *kw)
     cfg.rate_hz = rate;
     cfg.mode = sampler_mode_from_name(mode);
     cfg.max_depth = max_depth;
+    cfg.max_overhead = max_overhead;
     cfg.duration_s = duration;
     cfg.output = output;
     cfg.summary = summary;
@@ -620,7 +626,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
     if (!g_sampler) Py_RETURN_NONE;
     sampler_stats st;
     sampler_get_stats(g_sampler, &st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsdsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
                          st.samples, "threads", st.threads_seen, "missed_ticks", st.missed_ticks,
                          "stack_errors", st.stack_errors, "reads", st.reads, "read_failures",
                          st.read_failures, "code_hits", st.code_hits, "code_misses", st.code_misses,
@@ -631,7 +637,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
                          "page_misses", st.page_misses, "cache_pages", st.cache_pages,
                          "task_stride", st.task_stride, "kernel_reads", st.kernel_reads,
                          "kernel_read_ns", st.kernel_read_ns, "kernel_read_failures",
-                         st.kernel_read_failures, "builtin_frames", st.builtin_frames, "builtin_kept", st.builtin_kept,
+                         st.kernel_read_failures, "rate_now", st.rate_now, "builtin_frames", st.builtin_frames, "builtin_kept", st.builtin_kept,
                          "builtin_torn", st.builtin_torn, "builtin_not_c", st.builtin_not_c,
                          "builtin_unanalysable", st.builtin_unanalysable,
                          "elapsed", st.elapsed_s,
@@ -665,8 +671,9 @@ static PyObject *py_parse_record_args(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, err);
         goto out;
     }
-    result = Py_BuildValue("{sdsssisdsssssnsi}", "rate", o.rate_hz, "mode",
-                           sampler_mode_name(o.mode), "max_depth", o.max_depth, "duration",
+    result = Py_BuildValue("{sdsssisdsdsssssnsi}", "rate", o.rate_hz, "mode",
+                           sampler_mode_name(o.mode), "max_depth", o.max_depth, "max_overhead",
+                           o.max_overhead, "duration",
                            o.duration_s, "output", o.help ? "" : path, "format",
                            o.help ? "" : export_format_name(fmt), "first_arg", (Py_ssize_t)o.first_arg,
                            "help", o.help);
@@ -732,7 +739,7 @@ static PyMethodDef methods[] = {
     { "qualify", py_qualify, METH_VARARGS, "qualify(list of (code, qualname, name, file, line))" },
     { "start", (PyCFunction)(void (*)(void))py_start, METH_VARARGS | METH_KEYWORDS,
       "start(rate=100, mode='wall', max_depth=512, duration=0, output=None, format=None, "
-      "summary=False, handle_sigterm=False)" },
+      "summary=False, handle_sigterm=False, aio=None, max_overhead=1.0)" },
     { "stop", py_stop, METH_NOARGS, "Stop sampling; the profile stays for write()." },
     { "discard", py_discard, METH_NOARGS, "Stop and forget the profile." },
     { "write", (PyCFunction)(void (*)(void))py_write, METH_VARARGS | METH_KEYWORDS,

@@ -173,9 +173,13 @@ def require_strobe():
 
 
 def record_args(program, out=None, fmt=None, rate=None, duration=None, mode=None,
-                max_depth=None, extra=(), python=None):
-    """The argv of `strobe record [options] -- PYTHON program...`."""
+                max_depth=None, extra=(), python=None, max_overhead=0):
+    """The argv of `strobe record [options] -- PYTHON program...`.  The
+    overhead budget is off unless asked (max_overhead=None: strobe's
+    default): tests check what is sampled at the rate they ask for."""
     args = [STROBE_BIN, "record"]
+    if max_overhead is not None:
+        args += ["--max-overhead", str(max_overhead)]
     if out is not None:
         args += ["-o", str(out)]
     if fmt is not None:
