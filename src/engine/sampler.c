@@ -41,6 +41,7 @@
 #include "unwind.h"
 
 static atomic_int g_term_fd = -1;
+static _Thread_local int tl_sampling_thread;   /* set on the sampling thread */
 static atomic_int g_term_req;
 static struct sigaction g_old_term;
 static int g_term_installed;
@@ -122,6 +123,7 @@ int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
     if (cfg->output && !(s->output = strdup(cfg->output))) goto nomem;
     s->cfg.output = s->output;
     if (cfg->aio && cfg->aio->enabled) s->aio = *cfg->aio;
+    s->test_stuck = getenv("STROBE_TEST_STUCK_PASS") != NULL;
     s->cfg.aio = NULL;
     if (ccall_init(&s->calls, cfg->opflow) != 0) goto nomem;
     s->cfg.opflow = NULL;
@@ -469,6 +471,8 @@ static void builtin_leaf(sampler *s, tick_thread *tt)
 
 static void tick(sampler *s, int64_t now)
 {
+    if (s->test_stuck && s->ticks == 3)
+        for (;;) sleep(1);   /* STROBE_TEST_STUCK_PASS: the bug the watchdog is for */
     mem_cache_fit(&s->mem, SAMPLER_CACHE_MAX_PAGES);
     mem_cache_drop(&s->mem);   /* this pass sees memory as it is from now on */
     int n = unwind_threads(&s->uw, s->interp, s->snap, UNWIND_MAX_THREADS);
@@ -566,7 +570,16 @@ static void on_sigterm(int sig)
 {
     (void)sig;
     int fd = atomic_load(&g_term_fd);
-    atomic_store(&g_term_req, 1);
+    if (atomic_exchange(&g_term_req, 1)) {
+        /* a second SIGTERM before the profile was written (the sampling
+         * thread is stuck, or writing takes too long): die now */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigaction(SIGTERM, &dfl, NULL);
+        raise(SIGTERM);   /* delivered when this handler returns */
+        return;
+    }
     if (fd >= 0) {
         uint64_t one = 1;
         ssize_t r = write(fd, &one, sizeof one);
@@ -687,6 +700,7 @@ static void *run(void *arg)
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);   /* signals are the program's */
+    tl_sampling_thread = 1;
     if (s->L.ts_native_thread_id < 0) pick_tid_offset(s);
 
     const int64_t base = (int64_t)(1e9 / s->cfg.rate_hz);
@@ -759,6 +773,19 @@ int sampler_start(sampler *s, char *err, size_t errlen)
     return 0;
 }
 
+/* s->lock from a thread other than the sampling thread: given up (and the
+ * sampler marked stuck) after SAMPLER_STOP_WAIT_S, so that a pass that
+ * never ends cannot hang the program's calls. */
+static int lock_profile(sampler *s)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += atomic_load(&s->stuck) ? 0 : SAMPLER_STOP_WAIT_S;
+    if (pthread_mutex_timedlock(&s->lock, &ts) == 0) return 0;
+    atomic_store(&s->stuck, 1);
+    return -1;
+}
+
 void sampler_stop(sampler *s)
 {
     if (!s->thread_started) return;
@@ -766,7 +793,17 @@ void sampler_stop(sampler *s)
     uint64_t one = 1;
     ssize_t r = write(s->evfd, &one, sizeof one);
     (void)r;
-    pthread_join(s->thread, NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += SAMPLER_STOP_WAIT_S;
+    if (pthread_timedjoin_np(s->thread, NULL, &ts) != 0) {
+        atomic_store(&s->stuck, 1);
+        pthread_detach(s->thread);
+        fprintf(stderr, "strobe: warning: the sampling thread did not stop within %d s (a bug in "
+                "strobe; please report it); it is left behind and its profile may be lost\n",
+                SAMPLER_STOP_WAIT_S);
+        fflush(stderr);
+    }
     s->thread_started = 0;
     if (!s->end_mono) s->end_mono = now_ns(CLOCK_MONOTONIC);
     uninstall_sigterm();
@@ -808,7 +845,12 @@ static void describe(sampler *s)
 
 int sampler_write(sampler *s, const char *path, int format, char *err, size_t errlen)
 {
-    pthread_mutex_lock(&s->lock);
+    if (tl_sampling_thread) {
+        pthread_mutex_lock(&s->lock);   /* the sampling thread itself, between passes */
+    } else if (lock_profile(s) != 0) {
+        snprintf(err, errlen, "the sampling thread is stuck; no profile can be written");
+        return -1;
+    }
     describe(s);
     int rc = export_write(&s->prof, (enum export_format)format, path, err, errlen);
     pthread_mutex_unlock(&s->lock);
@@ -863,7 +905,12 @@ int sampler_finish(sampler *s, char *err, size_t errlen)
 void sampler_get_stats(sampler *s, sampler_stats *st)
 {
     memset(st, 0, sizeof *st);
-    pthread_mutex_lock(&s->lock);
+    if (lock_profile(s) != 0) {
+        st->stuck = 1;
+        st->running = atomic_load(&s->running);
+        return;
+    }
+    st->stuck = atomic_load(&s->stuck);
     st->ticks = s->ticks;
     st->samples = s->samples;
     st->threads_seen = s->threads_seen;
@@ -906,6 +953,7 @@ void sampler_destroy(sampler *s)
 {
     if (!s) return;
     sampler_stop(s);
+    if (atomic_load(&s->stuck)) return;   /* still in use by the thread left behind */
     for (size_t i = 0; i < s->nte; i++) offcpu_close(&s->kr, &s->te[i].kfd);
     free(s->fn_cause);
     ccall_free(&s->calls);
@@ -932,7 +980,9 @@ void sampler_destroy(sampler *s)
 
 int sampler_take_unqualified(sampler *s, uint64_t **codes, size_t *n)
 {
-    pthread_mutex_lock(&s->lock);
+    *codes = NULL;
+    *n = 0;
+    if (lock_profile(s) != 0) return -1;
     codecache *c = &s->cc;
     free(s->inflight_code);
     free(s->inflight_fid);
@@ -969,7 +1019,10 @@ int sampler_qualify(sampler *s, const qual_fact *facts, size_t n)
     if (!sorted) return -1;
     if (n) memcpy(sorted, facts, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, cmp_fact);
-    pthread_mutex_lock(&s->lock);
+    if (lock_profile(s) != 0) {
+        free(sorted);
+        return -1;
+    }
     profile *p = &s->prof;
     uint32_t *fids = malloc((s->ninflight ? s->ninflight : 1) * sizeof *fids);
     uint32_t *names = malloc((s->ninflight ? s->ninflight : 1) * sizeof *names);
@@ -1004,7 +1057,7 @@ int sampler_qualify(sampler *s, const qual_fact *facts, size_t n)
 
 void sampler_set_aio(sampler *s, const strobe_aio *A)
 {
-    pthread_mutex_lock(&s->lock);
+    if (lock_profile(s) != 0) return;
     s->aio = *A;
     s->uw.step_codes = s->aio.step_codes;
     s->uw.nstep_codes = s->aio.nstep_codes;
@@ -1014,7 +1067,7 @@ void sampler_set_aio(sampler *s, const strobe_aio *A)
 int sampler_add_task_type(sampler *s, uint64_t type)
 {
     int rc = 0;
-    pthread_mutex_lock(&s->lock);
+    if (lock_profile(s) != 0) return -1;
     if (!aio_is_task_type(&s->aio, type)) {
         if (s->aio.ntask_types < AIO_MAX_TASK_TYPES) s->aio.task_types[s->aio.ntask_types++] = type;
         else rc = -1;

@@ -51,6 +51,7 @@ typedef struct {
     double elapsed_s, rate_achieved;
     double rate_now;           /* the rate the overhead budget has set (the rate asked when off) */
     int running, finished;
+    int stuck;                 /* the sampling thread did not stop (see sampler_stop) */
 } sampler_stats;
 
 typedef struct sampler sampler;
@@ -60,7 +61,12 @@ typedef struct sampler sampler;
 int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
                    const sampler_config *cfg, char *err, size_t errlen);
 int sampler_start(sampler *s, char *err, size_t errlen);
-/* Stop the sampling thread; the profile stays for writing.  Idempotent. */
+/* Stop the sampling thread; the profile stays for writing.  Idempotent.
+ * Watchdog: a sampling thread that has not stopped after SAMPLER_STOP_WAIT_S
+ * (a bug: a pass that never ends) is left behind, with a warning on stderr;
+ * calls that need the profile then fail instead of waiting for it, and
+ * sampler_destroy leaves its memory to it. */
+#define SAMPLER_STOP_WAIT_S 5
 void sampler_stop(sampler *s);
 /* Write the profile as it is now (while running or after stop). */
 int sampler_write(sampler *s, const char *path, int format, char *err, size_t errlen);

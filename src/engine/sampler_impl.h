@@ -129,6 +129,8 @@ struct sampler {
     atomic_int stop_req;
     atomic_int running;
     atomic_int finished;
+    atomic_int stuck;             /* the watchdog gave up on the sampling thread */
+    int test_stuck;               /* STROBE_TEST_STUCK_PASS: a pass that never ends (tests) */
     int finish_status;
     char finish_err[256];
 

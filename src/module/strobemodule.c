@@ -626,7 +626,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
     if (!g_sampler) Py_RETURN_NONE;
     sampler_stats st;
     sampler_get_stats(g_sampler, &st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsdsKsKsKsKsKsdsdsisi}", "ticks", st.ticks, "samples",
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsdsKsKsKsKsKsdsdsisisi}", "ticks", st.ticks, "samples",
                          st.samples, "threads", st.threads_seen, "missed_ticks", st.missed_ticks,
                          "stack_errors", st.stack_errors, "reads", st.reads, "read_failures",
                          st.read_failures, "code_hits", st.code_hits, "code_misses", st.code_misses,
@@ -642,7 +642,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
                          "builtin_unanalysable", st.builtin_unanalysable,
                          "elapsed", st.elapsed_s,
                          "rate", st.rate_achieved, "running", st.running, "finished",
-                         st.finished);
+                         st.finished, "stuck", st.stuck);
 }
 
 /* parse_record_args(list of str, pid) -> dict; ValueError with the one-line
@@ -689,7 +689,12 @@ static PyObject *py_unqualified(PyObject *self, PyObject *unused)
     uint64_t *codes;
     size_t n;
     if (!g_sampler) return PyList_New(0);
-    if (sampler_take_unqualified(g_sampler, &codes, &n) != 0) return PyErr_NoMemory();
+    if (sampler_take_unqualified(g_sampler, &codes, &n) != 0) {
+        sampler_stats st;
+        sampler_get_stats(g_sampler, &st);
+        if (!st.stuck) return PyErr_NoMemory();
+        return PyList_New(0);   /* the sampling thread is stuck: nothing to qualify */
+    }
     PyObject *list = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; list && i < n; i++) {
         PyObject *v = PyLong_FromUnsignedLongLong(codes[i]);
