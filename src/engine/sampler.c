@@ -836,6 +836,17 @@ static void describe(sampler *s)
                  s->tp.no_loop);
         profile_add_comment(p, buf);
     }
+    /* what the memory caps refused (profile.h, links.h) */
+    pthread_mutex_lock(&s->links.lock);
+    uint64_t links_dropped = s->links.dropped;
+    pthread_mutex_unlock(&s->links.lock);
+    snprintf(buf, sizeof buf,
+             "strobe: dropped (caps reached): strings=%" PRIu64 " functions=%" PRIu64
+             " locations=%" PRIu64 " stacks=%" PRIu64 " label-sets=%" PRIu64 " samples=%" PRIu64
+             " links=%" PRIu64,
+             p->dropped_strings, p->dropped_functions, p->dropped_locations, p->dropped_stacks,
+             p->dropped_label_sets, p->dropped_samples, links_dropped);
+    profile_add_comment(p, buf);
     if (s->tp.cycles_seen >= 2 && s->tp.cycle_report[0]) {
         snprintf(buf, sizeof buf, "strobe: await cycle (deadlock) in %" PRIu64 " samples: %s",
                  s->tp.cycles_seen, s->tp.cycle_report);
