@@ -95,11 +95,9 @@ static ccall_name *name_slot(ccall_cache *c, uint64_t k1, uint64_t k2, uint64_t 
 /* What identifies the name of the callable at `obj` (k[0..2], from its
  * header and at most its owner's type): 1, 0 when it is Python code (a
  * function or bound method), -1 when unreadable. */
-static int callable_keys(unwinder *u, uint64_t obj, uint64_t k[3])
+static int callable_keys(unwinder *u, uint64_t obj, uint8_t hdr[48], uint64_t k[3])
 {
     const strobe_layout *L = u->L;
-    uint8_t hdr[48];
-    if (!obj || mem_read(u->mem, obj, sizeof hdr, hdr) != 0) return -1;
     uint64_t type = mem_u64(hdr, L->ob_type);
     k[0] = type;
     k[1] = k[2] = 0;
@@ -117,7 +115,7 @@ static int callable_keys(unwinder *u, uint64_t obj, uint64_t k[3])
                (L->methodwrapper_type && type == L->methodwrapper_type)) {
         if (type != L->wrapperdescr_type) {   /* bound: named by its descriptor */
             uint64_t descr = mem_u64(hdr, L->mw_descr);
-            if (!descr || mem_read(u->mem, descr, sizeof hdr, hdr) != 0 ||
+            if (!descr || mem_read(u->mem, descr, 48, hdr) != 0 ||
                 mem_u64(hdr, L->ob_type) != L->wrapperdescr_type)
                 return -1;
             k[0] = L->wrapperdescr_type;
@@ -276,20 +274,23 @@ static ccall_site *site_of(unwinder *u, ccall_cache *c, const raw_frame *f)
     return s;
 }
 
-/* The frame's instruction pointer, read now: does it still point at addr? */
-static int still_at(unwinder *u, const raw_frame *f)
+/* Read [addr, +n) now, and the frame's instruction pointer right after it
+ * (one system call, in that order): 0 when both were read and the frame is
+ * still at the instruction it was sampled at, so what was read belongs to
+ * the call in progress.  n == 0: only the check. */
+static int read_checked(unwinder *u, const raw_frame *f, uint64_t addr, void *buf, size_t n)
 {
     const strobe_layout *L = u->L;
-    if (L->frame_model == FRAME_MODEL_IFRAME) {
-        uint64_t instr;
-        mem_iov v = { f->frame + (uint64_t)L->if_instr, &instr, 8 };
-        if (mem_readv_fresh(u->mem, &v, 1) != 0) return 0;
-        return (int64_t)(instr - (f->code + (uint64_t)L->co_code_adaptive)) == f->addr;
-    }
-    int32_t lasti;
-    mem_iov v = { f->frame + (uint64_t)L->f_lasti, &lasti, 4 };
-    if (mem_readv_fresh(u->mem, &v, 1) != 0) return 0;
-    return (L->lasti_is_units ? 2 * (int64_t)lasti : lasti) == f->addr;
+    uint64_t instr = 0;
+    int32_t lasti = 0;
+    int iframe = L->frame_model == FRAME_MODEL_IFRAME;
+    mem_iov v[2] = { { addr, buf, n },
+                     { f->frame + (uint64_t)(iframe ? L->if_instr : L->f_lasti),
+                       iframe ? (void *)&instr : (void *)&lasti, iframe ? 8u : 4u } };
+    if (mem_readv_fresh(u->mem, n ? v : v + 1, n ? 2 : 1) != 0) return -1;
+    int64_t at = iframe ? (int64_t)(instr - (f->code + (uint64_t)L->co_code_adaptive))
+                        : (L->lasti_is_units ? 2 * (int64_t)lasti : lasti);
+    return at == f->addr ? 0 : -1;
 }
 
 int ccall_leaf(unwinder *u, ccall_cache *c, const raw_frame *f, uint32_t *loc)
@@ -308,8 +309,10 @@ int ccall_leaf(unwinder *u, ccall_cache *c, const raw_frame *f, uint32_t *loc)
     }
     uint64_t slot[2] = { 0, 0 };
     int nslot = s->kind == OPFLOW_CALL_METHOD && s->b == s->a + 1 ? 2 : 1;
-    mem_iov v = { base + 8 * (uint64_t)s->a, slot, 8 * (size_t)nslot };
-    if (s->a < 0 || mem_readv_fresh(u->mem, &v, 1) != 0) return 0;
+    if (s->a < 0 || read_checked(u, f, base + 8 * (uint64_t)s->a, slot, 8 * (size_t)nslot) != 0) {
+        c->torn++;
+        return 0;
+    }
     uint64_t obj = slot[0];
     if (s->kind == OPFLOW_CALL_METHOD && !obj) obj = slot[1];   /* NULL: a plain call */
     if (!obj) return 0;
@@ -318,7 +321,7 @@ int ccall_leaf(unwinder *u, ccall_cache *c, const raw_frame *f, uint32_t *loc)
         /* the slot holds the manager's bound __exit__ (a C type's: a
          * builtin method), whose __self__ is the manager */
         uint8_t hdr[48];
-        if (mem_read(u->mem, obj, sizeof hdr, hdr) != 0) return 0;
+        if (read_checked(u, f, obj, hdr, sizeof hdr) != 0) return 0;
         uint64_t t = mem_u64(hdr, L->ob_type);
         if (t != L->cfunction_type && !(L->cmethod_type && t == L->cmethod_type)) return 0;
         if (!(obj = mem_u64(hdr, L->cf_self))) return 0;
@@ -331,7 +334,8 @@ int ccall_leaf(unwinder *u, ccall_cache *c, const raw_frame *f, uint32_t *loc)
         k[2] = 0;
         rc = k[0] ? 1 : -1;
     } else {
-        rc = callable_keys(u, obj, k);
+        uint8_t hdr[48];   /* read now, while the call still holds it */
+        rc = read_checked(u, f, obj, hdr, sizeof hdr) == 0 ? callable_keys(u, obj, hdr, k) : -1;
     }
     ccall_name *e = rc == 1 ? name_slot(c, k[0], k[1], k[2]) : NULL;
     int known = e && e->used && e->k1 == k[0] && e->k2 == k[1] && e->k3 == k[2];
@@ -353,7 +357,7 @@ int ccall_leaf(unwinder *u, ccall_cache *c, const raw_frame *f, uint32_t *loc)
             e->used = 1;
         }
     }
-    if (rc < 0 || !still_at(u, f)) {   /* the thread moved on while we read */
+    if (rc < 0 || (!known && read_checked(u, f, 0, NULL, 0) != 0)) {   /* the thread moved on */
         c->torn++;
         return 0;
     }
