@@ -11,6 +11,17 @@ import time
 import strobe
 
 N, SECONDS, RATE = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+
+
+def start(rate):
+    """strobe.start at exactly RATE: no adaptation to an overhead budget
+    (max_overhead=0) where start() has that option."""
+    try:
+        strobe.start(rate=rate, max_overhead=0)
+    except TypeError:
+        strobe.start(rate=rate)
+
+
 stop = threading.Event()
 never = threading.Lock()
 never.acquire()
@@ -37,7 +48,7 @@ threads.append(threading.Thread(target=spin))
 for t in threads:
     t.start()
 time.sleep(0.2)
-strobe.start(rate=RATE)
+start(RATE)
 t0 = time.monotonic()
 time.sleep(SECONDS)
 strobe.stop()
