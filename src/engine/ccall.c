@@ -196,6 +196,11 @@ static int read_code(unwinder *u, ccall_cache *c, uint64_t code, size_t *code_le
             return -1;
     }
     size_t need = nb + ne;
+    if (nb == 0) {   /* no bytecode: nothing to analyse */
+        free(bytes);
+        free(exc);
+        return -1;
+    }
     if (need > c->code_cap) {
         uint8_t *n = realloc(c->code, need);
         if (!n) {
