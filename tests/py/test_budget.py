@@ -8,7 +8,6 @@ import support
 from support import StrobeTestCase, workload
 
 TASKS = workload("budget_tasks.py")
-CPU = workload("loop_lines.py")
 RATE_RE = re.compile(r"rate-achieved=([0-9.]+)Hz")
 
 
@@ -51,13 +50,6 @@ class Budget(StrobeTestCase):
         self.assertLess(a_on, 0.5 * a_off, "budget on: %.1f Hz, off: %.1f Hz" % (a_on, a_off))
         self.assertIn("to keep within --max-overhead 1%", r_on.strobe_lines[-1], r_on.describe())
         self.assertNotIn("max-overhead", r_off.strobe_lines[-1], r_off.describe())
-
-    def test_cheap_samples_keep_the_rate(self):
-        """One CPU-bound thread at 100 Hz costs the sampler well under 1%."""
-        out = self.path("c.pprof")
-        res = support.record([CPU, "1.5"], out=out, rate=100, max_overhead=None)
-        self.assertEqual(res.returncode, 0, res.describe())
-        self.assertGreater(achieved(self.comments(out)), 80, self.comments(out))
 
     def test_api(self):
         code = ("import strobe, time\n"
