@@ -106,5 +106,30 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tools/demo.py --build $(BUILD)
 
+# What strobe costs, printed as figures (docs/PERFORMANCE.md).
+# BENCH_ARGS="--quick" for a smoke check; "--memory-seconds 600" for the 10-minute memory run.
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@$(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) bench/run.py --build $(BUILD) $(BENCH_ARGS)
+
+# Resilience runs of code nobody here wrote (docs/TORTURE.md): CPython's own
+# test_asyncio/test_threading, deep stacks, thread churn, fork, exits, signals.
+# TORTURE_ARGS="--quick" for a smoke run; "--python 3.12 -k fork" to narrow.
+.PHONY: torture
+torture: deps-test
+	@$(MAKE) --no-print-directory all
+	@$(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/torture/run.py --build $(BUILD) $(TORTURE_ARGS)
+
+# libFuzzer on every decoder of the target's memory (tests/fuzz/README.md):
+# built with clang into $(BUILD)/fuzz/, each run FUZZ_SECONDS from a copy of
+# tests/fuzz/corpus.  FUZZ_ARGS="--only fuzz_frames" to narrow.
+FUZZ_SECONDS ?= 20
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
+.PHONY: fuzz
+fuzz:
+	@$(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/fuzz/run.py --build $(BUILD) \
+	    --cc clang --cflags "$(FUZZ_FLAGS)" --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
+
 clean:
 	rm -rf build build-san

@@ -103,12 +103,29 @@ int mem_read(mem_target *t, uint64_t addr, size_t size, void *buf)
     return mem_readv(t, &v, 1);
 }
 
-int mem_readv_fresh(mem_target *t, const mem_iov *iov, int n)
+/* Outside the mem_restrict window?  A single compare while there is none. */
+static inline int outside(const mem_target *t, uint64_t addr, size_t size)
+{
+    if (__builtin_expect(t->restrict_span == 0, 1)) return 0;
+    uint64_t rel = addr - t->restrict_lo;   /* wraps below lo: huge, outside */
+    return rel > t->restrict_span || size > t->restrict_span - rel;
+}
+
+void mem_restrict(mem_target *t, uint64_t lo, uint64_t hi)
+{
+    t->restrict_lo = hi > lo ? lo : 0;
+    t->restrict_span = hi > lo ? hi - lo : 0;
+}
+
+/* Read now.  `whole_page`: the page cache filling a page for a read already
+ * checked against the window (the page itself may run past it). */
+static int read_now(mem_target *t, const mem_iov *iov, int n, int whole_page)
 {
     int rc = 0;
     t->reads++;
     for (int i = 0; i < n; i++)
-        if (iov[i].addr < 4096 || iov[i].size > ((size_t)1 << 30)) { rc = -1; goto out; }
+        if (iov[i].addr < 4096 || iov[i].size > ((size_t)1 << 30) ||
+            (!whole_page && outside(t, iov[i].addr, iov[i].size))) { rc = -1; goto out; }
     if (t->backend == MEM_VM_READV) {
         rc = readv_ranges(t, iov, n);
     } else {
@@ -118,6 +135,11 @@ int mem_readv_fresh(mem_target *t, const mem_iov *iov, int n)
 out:
     if (rc) t->failures++;
     return rc;
+}
+
+int mem_readv_fresh(mem_target *t, const mem_iov *iov, int n)
+{
+    return read_now(t, iov, n, 0);
 }
 
 int mem_cache_enable(mem_target *t, uint32_t npages)
@@ -170,7 +192,7 @@ static const uint8_t *page_get(mem_target *t, uint64_t page)
     mem_iov v = { page, data, PAGE };
     p->page = page;
     p->gen = t->gen;
-    p->ok = mem_readv_fresh(t, &v, 1) == 0;
+    p->ok = read_now(t, &v, 1, 1) == 0;
     return p->ok ? data : NULL;
 }
 
@@ -196,7 +218,7 @@ int mem_readv(mem_target *t, const mem_iov *iov, int n)
         uint64_t a = iov[i].addr;
         size_t sz = iov[i].size;
         int rc;
-        if (a < 4096 || sz > ((size_t)1 << 30)) return -1;
+        if (a < 4096 || sz > ((size_t)1 << 30) || outside(t, a, sz)) return -1;
         if (sz > 2 * PAGE) {
             rc = mem_readv_fresh(t, &iov[i], 1);
         } else {

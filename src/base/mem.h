@@ -25,6 +25,7 @@ typedef struct mem_target {
     uint64_t gen;         /* the pass: entries of older ones are invalid (never wraps) */
     uint64_t page_hits, page_misses;
     uint64_t pass_misses;       /* misses since the last mem_cache_drop */
+    uint64_t restrict_lo, restrict_span;   /* mem_restrict: [lo, lo + span); span 0 = off */
 } mem_target;
 
 typedef struct {
@@ -58,6 +59,19 @@ int mem_read(mem_target *t, uint64_t addr, size_t size, void *buf);
 /* Read several ranges in one call; 0 only when every range was read whole. */
 int mem_readv(mem_target *t, const mem_iov *iov, int n);
 int mem_readv_fresh(mem_target *t, const mem_iov *iov, int n);
+
+/* Sandbox the target (for fuzzing and tests): once set with hi > lo, every
+ * read whose range is not wholly inside [lo, hi) fails exactly as a read of
+ * an unmapped address does (-1, counted like one, no system call), on every
+ * path: mem_read/mem_readv, the page cache and mem_readv_fresh.  A decoder
+ * pointed at a buffer of untrusted bytes thus sees every pointer leaving the
+ * buffer as a failed read, deterministically, whatever is mapped there.
+ * The page cache still copies whole pages: a read inside [lo, hi) whose page
+ * runs past the bounds is served from that page (only the bytes asked for
+ * are copied out), so the bytes around the window must be mapped when the
+ * cache is on (a page-aligned window is always safe).  hi <= lo turns the
+ * check off (the default: one compare per range on the read path). */
+void mem_restrict(mem_target *t, uint64_t lo, uint64_t hi);
 
 static inline uint64_t mem_u64(const void *base, int32_t off)
 {
