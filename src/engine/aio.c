@@ -173,6 +173,7 @@ static int read_gen_pyframe(mem_target *m, const strobe_layout *L, uint64_t gen,
     if (mem_read(m, out->raw.code + (uint64_t)L->co_code, 8, &co_code) != 0) return -1;
     if (mem_read(m, co_code + (uint64_t)L->bytes_data + (uint64_t)addr + 2, 1, &op) != 0) return -1;
     if (op == L->op_yield_from && mem_read(m, tos_at, 8, &out->awaiting) != 0) return -1;
+    out->awaiting_at = tos_at;
     return 0;
 }
 
@@ -203,8 +204,8 @@ static int read_gen_iframe(mem_target *m, const strobe_layout *L, uint64_t gen,
     if (!at_await) return 0;
     int32_t top = mem_i32(fr, L->if_stacktop);
     if (top < 1 || top > (1 << 20)) return -1;
-    return mem_read(m, out->frame + (uint64_t)L->if_localsplus + 8 * (uint64_t)(top - 1), 8,
-                    &out->awaiting);
+    out->awaiting_at = out->frame + (uint64_t)L->if_localsplus + 8 * (uint64_t)(top - 1);
+    return mem_read(m, out->awaiting_at, 8, &out->awaiting);
 }
 
 int aio_read_gen(mem_target *m, const strobe_layout *L, uint64_t gen, aio_gen *out)
@@ -276,7 +277,17 @@ int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, u
         if (type == A->asend_type) off = A->asend_gen;
         else if (type == A->athrow_type) off = A->athrow_gen;
         else if (type == A->corowrapper_type) off = A->cw_coro;
-        if (off < 0) return CHAIN_SUSPENDED;   /* some other awaitable: its frames end here */
+        if (off < 0) {
+            /* Some other awaitable: its frames end here.  Or an awaitable
+             * that finished and whose memory is now another object, the
+             * frame awaiting it having moved on since this pass copied its
+             * page: both, read again now, must still say the same. */
+            uint64_t now_obj = 0, now_type = 0;
+            mem_iov v[2] = { { gi.awaiting_at, &now_obj, 8 }, { obj + (uint64_t)L->ob_type, &now_type, 8 } };
+            if (!gi.awaiting_at || mem_readv_fresh(m, v, 2) != 0 || now_obj != obj || now_type != type)
+                return CHAIN_TORN;
+            return CHAIN_SUSPENDED;
+        }
         if (mem_read(m, obj + (uint64_t)off, 8, &next) != 0 || !next) return CHAIN_TORN;
         g = next;
     }

@@ -67,6 +67,7 @@ typedef struct {
     uint64_t frame;       /* its frame (PyFrameObject *, or the embedded frame) */
     raw_frame raw;        /* the frame as unwind_location() takes it */
     uint64_t awaiting;    /* the object it is suspended awaiting (yield from), or 0 */
+    uint64_t awaiting_at; /* where that was read (its frame's stack top) */
 } aio_gen;
 
 /* Read one generator, coroutine or async generator. 0 or -1. */
