@@ -85,7 +85,7 @@ def section_depth(a, failures):
     title("depth", "Sampler cost per pass against stack depth: one thread D Python frames deep "
           "spinning at its leaf under strobe.start(rate=HZ) (default max_depth 512), %g s per rate, "
           "median of %d run(s): wall time of one pass (pass_ns/ticks), the sampling thread's CPU "
-          "per pass (sampler_cpu_ns/ticks, includes its wake-ups), memory-read syscalls and pages read per pass.  "
+          "per pass (sampler_cpu_ns/ticks, includes its wake-ups), memory-read syscalls and pages copied per pass (read on demand or prefetched).  "
           "Target: <= 5 us per sample for a 30-frame thread stack." % (seconds, repeats))
     say("%8s %8s %10s %10s %12s %12s %12s" % ("frames", "rate", "Hz achvd", "pass us", "cpu us/pass",
                                               "reads/pass", "pages/pass"))
@@ -107,7 +107,7 @@ def section_depth(a, failures):
                 runs[0]["leaf_depth"], "%g Hz" % r, median([s["rate"] for s in sts]), median(per),
                 median([s["sampler_cpu_ns"] / max(s["ticks"], 1) / 1e3 for s in sts]),
                 median([s["reads"] / max(s["ticks"], 1) for s in sts]),
-                median([s["page_misses"] / max(s["ticks"], 1) for s in sts])))
+                median([(s["page_misses"] + s.get("page_prefetched", 0)) / max(s["ticks"], 1) for s in sts])))
 
 
 def section_tasks(a, failures):

@@ -72,6 +72,7 @@ typedef struct strobe_layout {
     int32_t co_argcount;      /* int */
     int32_t co_flags;         /* int */
     int32_t co_varnames;      /* 3.8–3.10 tuple; else -1 */
+    int32_t co_version;       /* 3.12+ uint32, unique per code object (0: the counter ran out); else -1 */
     uint64_t code_type;       /* address of PyCode_Type in the target */
 
     /* PyBytesObject */

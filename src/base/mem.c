@@ -16,7 +16,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define MEM_MAX_IOV 64
 #define PAGE 4096u
 
 /* The tags are kept apart from the data: a lookup touches one small,
@@ -25,7 +24,9 @@ struct mem_page {
     uint64_t page;     /* address of the page */
     uint64_t gen;      /* valid when == mem_target.gen; ok when the read succeeded */
     uint64_t ok;
+    uint64_t used;     /* the pass it was last read from in (for the used list) */
 };
+#define PREFETCH_BATCH 128
 #define PIPE_CHUNK 4096   /* below PIPE_BUF-ish capacity: never blocks */
 
 static int readv_ranges(mem_target *t, const mem_iov *iov, int n)
@@ -90,8 +91,12 @@ void mem_close(mem_target *t)
 {
     free(t->pages);
     free(t->page_data);
+    free(t->used);
+    free(t->used_prev);
     t->pages = NULL;
     t->page_data = NULL;
+    t->used = t->used_prev = NULL;
+    t->nused = t->nused_prev = t->used_cap = 0;
     t->npages = 0;
     for (int i = 0; i < 2; i++)
         if (t->pipefd[i] >= 0) { close(t->pipefd[i]); t->pipefd[i] = -1; }
@@ -148,25 +153,40 @@ int mem_cache_enable(mem_target *t, uint32_t npages)
     while (n < npages) n <<= 1;
     mem_page *p = calloc(n, sizeof *p);
     uint8_t *d = malloc((size_t)n * PAGE);
-    if (!p || !d) {
+    uint64_t *u = malloc((size_t)n * sizeof *u), *up = malloc((size_t)n * sizeof *up);
+    if (!p || !d || !u || !up) {
         free(p);
         free(d);
+        free(u);
+        free(up);
         return -1;
     }
+    /* the pages used so far are kept (as many as fit) */
+    uint32_t nu = t->nused < n ? t->nused : n, nup = t->nused_prev < n ? t->nused_prev : n;
+    if (nu) memcpy(u, t->used, nu * sizeof *u);
+    if (nup) memcpy(up, t->used_prev, nup * sizeof *up);
     free(t->pages);
     free(t->page_data);
+    free(t->used);
+    free(t->used_prev);
     t->pages = p;
     t->page_data = d;
     t->npages = n;
+    t->used = u;
+    t->used_prev = up;
+    t->nused = nu;
+    t->nused_prev = nup;
+    t->used_cap = n;
     t->gen++;          /* a new pass: the new (zeroed) slots hold nothing */
     return 0;
 }
 
 int mem_cache_fit(mem_target *t, uint32_t max)
 {
-    if (!t->pages || t->pass_misses * 2 <= t->npages || t->npages >= max) return 0;
+    uint64_t used = t->nused > t->pass_misses ? t->nused : t->pass_misses;
+    if (!t->pages || used * 2 <= t->npages || t->npages >= max) return 0;
     uint32_t want = t->npages;
-    while (want < max && (uint64_t)want < t->pass_misses * 2) want <<= 1;
+    while (want < max && (uint64_t)want < used * 2) want <<= 1;
     return mem_cache_enable(t, want);
 }
 
@@ -176,16 +196,31 @@ void mem_cache_drop(mem_target *t)
     t->gen++;
 }
 
+static inline size_t slot_of(const mem_target *t, uint64_t page)
+{
+    uint64_t h = (page >> 12) * 0x9E3779B97F4A7C15ull;
+    return (size_t)((h >> 32) & (t->npages - 1));
+}
+
+/* Remember that this pass read from page p (once per pass). */
+static inline void note_used(mem_target *t, mem_page *p)
+{
+    if (p->used == t->pass) return;
+    p->used = t->pass;
+    if (t->nused < t->used_cap) t->used[t->nused++] = p->page;
+}
+
 /* The cached copy of `page`, or NULL when it cannot be read. */
 static const uint8_t *page_get(mem_target *t, uint64_t page)
 {
-    uint64_t h = (page >> 12) * 0x9E3779B97F4A7C15ull;
-    size_t slot = (size_t)((h >> 32) & (t->npages - 1));
+    size_t slot = slot_of(t, page);
     mem_page *p = &t->pages[slot];
     uint8_t *data = t->page_data + slot * PAGE;
     if (p->gen == t->gen && p->page == page) {
         t->page_hits++;
-        return p->ok ? data : NULL;
+        if (!p->ok) return NULL;
+        note_used(t, p);
+        return data;
     }
     t->page_misses++;
     t->pass_misses++;
@@ -193,7 +228,62 @@ static const uint8_t *page_get(mem_target *t, uint64_t page)
     p->page = page;
     p->gen = t->gen;
     p->ok = read_now(t, &v, 1, 1) == 0;
-    return p->ok ? data : NULL;
+    if (!p->ok) return NULL;
+    note_used(t, p);
+    return data;
+}
+
+uint32_t mem_cache_next_pass(mem_target *t)
+{
+    uint64_t *tmp = t->used_prev;
+    t->used_prev = t->used;
+    t->used = tmp;
+    t->nused_prev = t->nused;
+    t->nused = 0;
+    t->pass++;
+    mem_cache_drop(t);
+    if (!t->pages || t->backend != MEM_VM_READV) return 0;
+    struct iovec local[PREFETCH_BATCH], remote[PREFETCH_BATCH];
+    mem_page *tag[PREFETCH_BATCH];
+    uint32_t from[PREFETCH_BATCH];
+    uint32_t copied = 0, i = 0;
+    while (i < t->nused_prev) {
+        int n = 0;
+        for (; i < t->nused_prev && n < PREFETCH_BATCH; i++) {
+            uint64_t page = t->used_prev[i];
+            size_t slot = slot_of(t, page);
+            mem_page *p = &t->pages[slot];
+            if (page < 4096 || (p->gen == t->gen && p->page == page)) continue;
+            p->page = page;
+            p->gen = 0;   /* nothing until the read says so */
+            local[n].iov_base = t->page_data + slot * PAGE;
+            local[n].iov_len = PAGE;
+            remote[n].iov_base = (void *)(uintptr_t)page;
+            remote[n].iov_len = PAGE;
+            tag[n] = p;
+            from[n] = i;
+            n++;
+        }
+        if (!n) break;
+        t->reads++;
+        ssize_t got = process_vm_readv(t->pid, local, (unsigned long)n, remote, (unsigned long)n, 0);
+        int full = got > 0 ? (int)((size_t)got / PAGE) : 0;
+        if (full > n) full = n;
+        for (int k = 0; k < full; k++) {
+            tag[k]->gen = t->gen;
+            tag[k]->ok = 1;
+        }
+        copied += (uint32_t)full;
+        if (full < n) {
+            /* the kernel stops at the first page it cannot read: go on
+             * after that one */
+            t->failures++;
+            for (int k = full; k < n; k++) tag[k]->gen = 0;
+            i = from[full] + 1;
+        }
+    }
+    t->page_prefetched += copied;
+    return copied;
 }
 
 static int cached_read(mem_target *t, uint64_t addr, size_t size, void *buf)

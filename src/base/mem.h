@@ -25,8 +25,17 @@ typedef struct mem_target {
     uint64_t gen;         /* the pass: entries of older ones are invalid (never wraps) */
     uint64_t page_hits, page_misses;
     uint64_t pass_misses;       /* misses since the last mem_cache_drop */
+    uint64_t page_prefetched;   /* pages copied by mem_cache_next_pass */
+    /* Pages used (read from) in this pass and in the one before, for
+     * mem_cache_next_pass: addresses, in first-use order, at most npages. */
+    uint64_t *used, *used_prev;
+    uint32_t nused, nused_prev, used_cap;
+    uint64_t pass;              /* mem_cache_next_pass calls (a drop is not a new pass) */
     uint64_t restrict_lo, restrict_span;   /* mem_restrict: [lo, lo + span); span 0 = off */
 } mem_target;
+
+/* The most ranges one mem_readv / mem_readv_fresh call takes. */
+#define MEM_MAX_IOV 256
 
 typedef struct {
     uint64_t addr;
@@ -50,6 +59,16 @@ void mem_close(mem_target *t);
  * the cache (for re-checks that must see the memory as it is now). */
 int mem_cache_enable(mem_target *t, uint32_t npages /* rounded up to a power of two */);
 void mem_cache_drop(mem_target *t);   /* forget every cached page (O(1)) */
+/* Start a pass: forget every cached page, then copy again, in as few system
+ * calls as there are batches of 128 pages, every page the previous pass
+ * used (read from, whether filled by a read or by this prefetch).  A program
+ * in a steady state reads the same pages pass after pass (its thread states,
+ * frame chunks, task and coroutine objects): they are taken in one sweep
+ * instead of one system call each, and all at nearly the same instant.  A
+ * page that fails is left out (its reads fail or retry as without the
+ * prefetch); a page prefetched but not read this pass is not prefetched in
+ * the next.  Returns the number of pages copied. */
+uint32_t mem_cache_next_pass(mem_target *t);
 /* Grow the cache (up to max pages) when the last pass missed more pages
  * than half its slots; call between passes.  0, or -1 (kept as it was). */
 int mem_cache_fit(mem_target *t, uint32_t max);

@@ -8,7 +8,6 @@
 #include "linetable.h"
 #include "pyobj.h"
 
-#define CC_MAX_CODE_HDR 512
 #define CC_INITIAL 1024
 #define CC_DEFAULT_MAX (1u << 18)
 
@@ -24,6 +23,15 @@ int codecache_init(codecache *c, mem_target *m, const strobe_layout *L, profile 
     c->slots = calloc(c->cap, sizeof *c->slots);
     if (!c->slots) return -1;
     c->max_entries = CC_DEFAULT_MAX;
+    c->recent = malloc(CC_MAX_USED * sizeof *c->recent);
+    c->recent_prev = malloc(CC_MAX_USED * sizeof *c->recent_prev);
+    if (!c->recent || !c->recent_prev) {
+        free(c->slots);
+        free(c->recent);
+        free(c->recent_prev);
+        memset(c, 0, sizeof *c);
+        return -1;
+    }
     c->mem = m;
     c->L = L;
     c->prof = p;
@@ -43,6 +51,12 @@ void codecache_free(codecache *c)
     codecache_clear(c);
     free(c->slots);
     c->slots = NULL;
+    free(c->recent);
+    free(c->recent_prev);
+    free(c->batch);
+    c->batch = NULL;
+    c->recent = c->recent_prev = NULL;
+    c->nrecent = c->nrecent_prev = 0;
     free(c->pend_code);
     free(c->pend_fid);
     c->pend_code = NULL;
@@ -104,7 +118,7 @@ static int read_code(codecache *c, uint64_t code, uint8_t *hdr)
 }
 
 static void code_fields(const strobe_layout *L, const uint8_t *hdr, uint64_t obj[CC_NOBJ],
-                        int32_t *first, int32_t *argc, int32_t *flags, int32_t *ftr)
+                        int32_t *first, int32_t *argc, int32_t *flags, int32_t *ftr, uint32_t *version)
 {
     obj[0] = mem_u64(hdr, L->co_name);
     obj[1] = L->co_qualname >= 0 ? mem_u64(hdr, L->co_qualname) : obj[0];
@@ -114,6 +128,7 @@ static void code_fields(const strobe_layout *L, const uint8_t *hdr, uint64_t obj
     *argc = mem_i32(hdr, L->co_argcount);
     *flags = mem_i32(hdr, L->co_flags);
     *ftr = L->co_firsttraceable >= 0 ? mem_i32(hdr, L->co_firsttraceable) : 0;
+    *version = L->co_version >= 0 ? (uint32_t)mem_i32(hdr, L->co_version) : 0;
 }
 
 static int read_windows(codecache *c, const uint64_t obj[CC_NOBJ], uint8_t win[CC_NOBJ][CC_WINDOW])
@@ -125,6 +140,34 @@ static int read_windows(codecache *c, const uint64_t obj[CC_NOBJ], uint8_t win[C
         v[i].size = CC_WINDOW;
     }
     return mem_readv(c->mem, v, CC_NOBJ);
+}
+
+/* Does the header say it is still the entry's code object? */
+static int same_header(const strobe_layout *L, const code_info *e, const uint8_t *hdr)
+{
+    if (mem_u64(hdr, L->ob_type) != L->code_type || !mem_refcnt_live(hdr, L->ob_refcnt)) return 0;
+    uint64_t obj[CC_NOBJ];
+    int32_t first, argc, flags, ftr;
+    uint32_t version;
+    code_fields(L, hdr, obj, &first, &argc, &flags, &ftr, &version);
+    return !memcmp(obj, e->obj, sizeof obj) && first == e->firstlineno && argc == e->argcount &&
+           flags == e->flags && ftr == e->firsttraceable && version == e->version;
+}
+
+/* Is the freshly read header + windows still the entry's code object? */
+static int same_code(const strobe_layout *L, const code_info *e, const uint8_t *hdr,
+                     uint8_t win[CC_NOBJ][CC_WINDOW])
+{
+    return same_header(L, e, hdr) && memcmp(win, e->snap, (size_t)CC_NOBJ * CC_WINDOW) == 0;
+}
+
+/* 3.12+ with a version number: the header, through the page snapshots. */
+static int same_versioned(codecache *c, const code_info *e)
+{
+    uint8_t hdr[CC_MAX_CODE_HDR];
+    if (c->L->co_size > CC_MAX_CODE_HDR || mem_read(c->mem, e->code, (size_t)c->L->co_size, hdr) != 0)
+        return 0;
+    return same_header(c->L, e, hdr);
 }
 
 /* Validate a live entry with one batched read of header + four windows,
@@ -145,14 +188,7 @@ static int still_valid(codecache *c, code_info *e)
     /* One system call for the five small ranges: cheaper than five pages
      * through the cache (names and files sit on pages of their own). */
     if (mem_readv_fresh(c->mem, v, 1 + CC_NOBJ) != 0) return 0;
-    if (mem_u64(hdr, L->ob_type) != L->code_type || !mem_refcnt_live(hdr, L->ob_refcnt)) return 0;
-    uint64_t obj[CC_NOBJ];
-    int32_t first, argc, flags, ftr;
-    code_fields(L, hdr, obj, &first, &argc, &flags, &ftr);
-    if (memcmp(obj, e->obj, sizeof obj) || first != e->firstlineno || argc != e->argcount ||
-        flags != e->flags || ftr != e->firsttraceable)
-        return 0;
-    return memcmp(win, e->snap, sizeof win) == 0;
+    return same_code(L, e, hdr, win);
 }
 
 static int intern_str(profile *p, const char *s, uint32_t *id)
@@ -169,7 +205,7 @@ static int build(codecache *c, code_info *e, uint64_t code)
     code_info n;
     memset(&n, 0, sizeof n);
     n.code = code;
-    code_fields(L, hdr, n.obj, &n.firstlineno, &n.argcount, &n.flags, &n.firsttraceable);
+    code_fields(L, hdr, n.obj, &n.firstlineno, &n.argcount, &n.flags, &n.firsttraceable, &n.version);
     if (read_windows(c, n.obj, n.snap) != 0) return -1;
 
     char name[PYOBJ_MAX_STR * 4 + 1], file[PYOBJ_MAX_STR * 4 + 1];
@@ -200,14 +236,66 @@ static int build(codecache *c, code_info *e, uint64_t code)
     return 0;
 }
 
+static void note_looked(codecache *c, code_info *e)
+{
+    if (e->looked == c->mem->gen) return;
+    e->looked = c->mem->gen;
+    if (c->nrecent < CC_MAX_USED) c->recent[c->nrecent++] = e->code;
+}
+
+
+void codecache_next_pass(codecache *c)
+{
+    const strobe_layout *L = c->L;
+    uint64_t *tmp = c->recent_prev;
+    c->recent_prev = c->recent;
+    c->recent = tmp;
+    c->nrecent_prev = c->nrecent;
+    c->nrecent = 0;
+    if (!c->slots || L->co_size > CC_MAX_CODE_HDR) return;
+    if (!c->batch && !(c->batch = malloc(sizeof *c->batch))) return;
+    uint8_t (*hdr)[CC_MAX_CODE_HDR] = c->batch->hdr;
+    uint8_t (*win)[CC_NOBJ][CC_WINDOW] = c->batch->win;
+    code_info *ent[CC_BATCH];
+    mem_iov v[CC_BATCH * (1 + CC_NOBJ)];
+    uint32_t i = 0;
+    while (i < c->nrecent_prev) {
+        int n = 0, nv = 0;
+        for (; i < c->nrecent_prev && n < CC_BATCH; i++) {
+            code_info *e = find_slot(c, c->recent_prev[i]);
+            if (e->code != c->recent_prev[i] || e->checked == c->mem->gen || e->version) continue;
+            e->checked = c->mem->gen;   /* claimed (a duplicate is skipped); undone below if it fails */
+            ent[n] = e;
+            v[nv].addr = e->code; v[nv].buf = hdr[n]; v[nv].size = (size_t)L->co_size;
+            nv++;
+            for (int k = 0; k < CC_NOBJ; k++, nv++) {
+                v[nv].addr = e->obj[k] + 8;
+                v[nv].buf = win[n][k];
+                v[nv].size = CC_WINDOW;
+            }
+            n++;
+        }
+        if (!n) break;
+        int ok = mem_readv_fresh(c->mem, v, nv) == 0;
+        for (int k = 0; k < n; k++) {
+            if (ok && same_code(L, ent[k], hdr[k], win[k])) {
+                c->batched++;
+            } else {
+                ent[k]->checked = 0;   /* its next lookup validates (or rebuilds) it alone */
+            }
+        }
+    }
+}
+
 const code_info *codecache_lookup(codecache *c, uint64_t code)
 {
     if (!code) return NULL;
     code_info *e = find_slot(c, code);
     if (e->code == code) {
-        if (e->checked == c->mem->gen || still_valid(c, e)) {
+        if (e->checked == c->mem->gen || (e->version ? same_versioned(c, e) : still_valid(c, e))) {
             e->checked = c->mem->gen;
             c->hits++;
+            note_looked(c, e);
             return e;
         }
         c->invalidations++;
@@ -246,6 +334,7 @@ const code_info *codecache_lookup(codecache *c, uint64_t code)
     }
     *e = tmp;
     c->used++;
+    note_looked(c, e);
     return e;
 }
 

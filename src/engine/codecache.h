@@ -9,6 +9,12 @@
  * everything but the reference count) must equal the snapshot taken when
  * the entry was made.  A pointer reused by a different string or table
  * therefore fails validation and the entry is rebuilt.
+ *
+ * 3.12+ numbers every code object it creates (co_version, from a counter
+ * that never goes back: 0 once it runs out).  There the header alone says
+ * whether the object is still the one cached — a new object at the same
+ * address has another number — and it is read through the pass's page
+ * snapshots, so a steady program's validations cost no system call at all.
  */
 #ifndef STROBE_CODECACHE_H
 #define STROBE_CODECACHE_H
@@ -26,9 +32,11 @@ typedef struct {
     uint64_t code;                    /* key; 0 = empty slot */
     uint64_t obj[CC_NOBJ];            /* pointers read from the code object */
     int32_t firstlineno, argcount, flags, firsttraceable;
+    uint32_t version;                 /* co_version (3.12+), 0 when there is none */
     uint8_t snap[CC_NOBJ][CC_WINDOW]; /* windows of obj[i] at offset 8 */
     uint32_t function;                /* profile function id */
     uint64_t checked;                 /* mem pass (mem_target.gen) it was last validated in */
+    uint64_t looked;                  /* mem pass it was last looked up in */
     uint32_t build_id;                /* changes whenever the entry is (re)built */
     uint8_t *linetable;
     uint32_t linetable_len;
@@ -43,6 +51,11 @@ typedef struct {
     const strobe_layout *L;
     profile *prof;
     uint64_t hits, misses, invalidations, failures;
+    uint64_t batched;   /* entries validated by codecache_next_pass */
+    /* Codes looked up in this pass and the one before (at most CC_MAX_USED). */
+    struct cc_batch *batch;   /* codecache_next_pass's buffers */
+    uint64_t *recent, *recent_prev;
+    uint32_t nrecent, nrecent_prev;
     uint32_t builds;
     /* Versions without co_qualname (3.8–3.10): functions interned under
      * co_name, waiting for a qualified name from the module (which can ask
@@ -53,6 +66,13 @@ typedef struct {
 } codecache;
 
 #define CC_MAX_PENDING 65536
+#define CC_MAX_CODE_HDR 512
+#define CC_BATCH (MEM_MAX_IOV / (1 + CC_NOBJ))   /* code objects per batched read */
+struct cc_batch {
+    uint8_t hdr[CC_BATCH][CC_MAX_CODE_HDR];
+    uint8_t win[CC_BATCH][CC_NOBJ][CC_WINDOW];
+};
+#define CC_MAX_USED 4096
 
 int codecache_init(codecache *c, mem_target *m, const strobe_layout *L, profile *p);
 void codecache_free(codecache *c);
@@ -64,6 +84,13 @@ void codecache_clear(codecache *c);
  * An entry is validated once per mem pass (mem_cache_drop starts one): within
  * a pass every read sees the same page snapshots anyway. */
 const code_info *codecache_lookup(codecache *c, uint64_t code);
+
+/* Start of a pass (right after mem_cache_next_pass): validate, in as few
+ * system calls as possible (up to 51 code objects per call), every entry the
+ * previous pass looked up, so that a steady program's lookups are hits with
+ * no read.  Entries that fail or are not read are validated by their next
+ * lookup as before. */
+void codecache_next_pass(codecache *c);
 
 /* Line of the instruction at byte offset addr (clamped to firstlineno when
  * the table has no answer). */

@@ -474,7 +474,11 @@ static void tick(sampler *s, int64_t now)
     if (s->test_stuck && s->ticks == 3)
         for (;;) sleep(1);   /* STROBE_TEST_STUCK_PASS: the bug the watchdog is for */
     mem_cache_fit(&s->mem, SAMPLER_CACHE_MAX_PAGES);
-    mem_cache_drop(&s->mem);   /* this pass sees memory as it is from now on */
+    /* This pass sees memory as it is from now on: the pages and code
+     * objects the last pass used are read again first, in a few batched
+     * system calls (all at nearly one instant), the rest as they are met. */
+    mem_cache_next_pass(&s->mem);
+    codecache_next_pass(&s->cc);
     int n = unwind_threads(&s->uw, s->interp, s->snap, UNWIND_MAX_THREADS);
     s->ticks++;
     if (n < 0) {
@@ -519,15 +523,19 @@ static void tick(sampler *s, int64_t now)
         m++;
         if (!t->frame) continue;   /* no Python code running on it */
         tt->raw_start = s->raw.n;
-        /* The frame pointer is read again right before the walk (the list
-         * was read a while ago), and a walk that fails because the thread
-         * moved under it (torn, cycle, read error) is tried again afresh. */
+        /* The first walk starts at the frame the thread list gave: its page
+         * and the frame chunk's were taken together at the start of the
+         * pass.  A walk that fails because the thread moved under it (torn,
+         * cycle, read error) is tried again afresh: the page snapshots
+         * dropped and the frame pointer read again now. */
         uint64_t frame = t->frame;
         int got = UNWIND_EREAD;
         for (int attempt = 0; attempt < 3 && got < 0 && got != UNWIND_EPROFILE; attempt++) {
-            if (attempt) mem_cache_drop(&s->mem);
             uint64_t now_frame;
-            if (unwind_current_frame(&s->uw, t->tstate, &now_frame) == 0) frame = now_frame;
+            if (attempt) {
+                mem_cache_drop(&s->mem);
+                if (unwind_current_frame(&s->uw, t->tstate, &now_frame) == 0) frame = now_frame;
+            }
             if (!frame) break;
             got = unwind_raw(&s->uw, frame, &s->raw, &tt->truncated);
             if (got > 0 && !tt->truncated && !same_root(tt->te, s->raw.f[s->raw.n - 1].code)) {
@@ -650,12 +658,17 @@ static void wait_until(sampler *s, int64_t deadline)
 static int finish_locked_write(sampler *s, char *err, size_t errlen);
 
 /* The overhead budget (--max-overhead): every 200 ms, the sampling
- * thread's CPU time over the rest of the process's in that window.  Above
- * the budget the interval grows (by the excess, at most 16x a step); well
- * under it, it shrinks back towards the interval asked.  A program using
- * less than a tenth of a core counts as using a tenth (so an idle program,
- * whose budget would be nothing, is still sampled), and the interval stays
- * between the one asked and SAMPLER_MAX_INTERVAL_NS. */
+ * thread's CPU time over the rest of the process's in that window.  A
+ * program using less than a tenth of a core counts as using a tenth (so an
+ * idle program, whose budget would be nothing, is still sampled).
+ *
+ * Over the budget, the first lever is the asyncio task stride: when giving
+ * task stacks is most of what a pass costs, fewer tasks per pass (each
+ * weighted by the stride, so totals stay unbiased) keeps the rate asked.
+ * Otherwise, or once the stride is at its limit, the interval grows (by the
+ * excess, at most 16x a step).  Well under the budget, the interval comes
+ * back first, then the stride.  The interval stays between the one asked
+ * and SAMPLER_MAX_INTERVAL_NS. */
 static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t base)
 {
     if (s->cfg.max_overhead <= 0) return interval;
@@ -671,6 +684,8 @@ static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t ba
         s->budget_at = now;
         s->budget_self = now_ns(CLOCK_THREAD_CPUTIME_ID);
         s->budget_proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+        s->budget_pass = s->tick_ns;
+        s->budget_emit = s->tp.emit_ns;
         return interval;
     }
     int64_t window = now - s->budget_at;
@@ -678,15 +693,29 @@ static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t ba
     int64_t self = now_ns(CLOCK_THREAD_CPUTIME_ID), proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     double mine = (double)(self - s->budget_self);
     double prog = (double)(proc - s->budget_proc) - mine;
+    double pass = (double)(s->tick_ns - s->budget_pass), emit = (double)(s->tp.emit_ns - s->budget_emit);
     s->budget_at = now;
     s->budget_self = self;
     s->budget_proc = proc;
+    s->budget_pass = s->tick_ns;
+    s->budget_emit = s->tp.emit_ns;
     double target = s->cfg.max_overhead / 100.0;
     double floor = 0.1 * (double)window;
     double share = mine / (prog > floor ? prog : floor);
     double r = share / target, next = (double)interval;
-    if (r > 1) next *= r < 16 ? r : 16;
-    else if (r < 0.7) next *= r > 0.2 ? r / 0.8 : 0.25;
+    uint64_t stride = s->tp.stride ? s->tp.stride : 1;
+    if (r > 1) {
+        if (pass > 0 && emit > 0.5 * pass && stride < TASKS_STRIDE_MAX) {
+            /* task stacks are most of the cost: sample fewer tasks per pass */
+            double k = (double)stride * (r < 16 ? r : 16) * 1.1;
+            s->tp.stride_floor = k > TASKS_STRIDE_MAX ? TASKS_STRIDE_MAX : (uint64_t)k + 1;
+        } else {
+            next *= r < 16 ? r : 16;
+        }
+    } else if (r < 0.7) {
+        if (interval > base) next *= r > 0.2 ? r / 0.8 : 0.25;
+        else if (s->tp.stride_floor > 1) s->tp.stride_floor = (uint64_t)((double)s->tp.stride_floor * (r > 0.2 ? r / 0.8 : 0.25));
+    }
     double lo = (double)base, hi = (double)(base > SAMPLER_MAX_INTERVAL_NS ? base : SAMPLER_MAX_INTERVAL_NS);
     if (next < lo) next = lo;
     if (next > hi) next = hi;
@@ -702,6 +731,7 @@ static void *run(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);   /* signals are the program's */
     tl_sampling_thread = 1;
     if (s->L.ts_native_thread_id < 0) pick_tid_offset(s);
+    if (pthread_getcpuclockid(pthread_self(), &s->self_clock) == 0) atomic_store(&s->self_clock_ok, 1);
 
     const int64_t base = (int64_t)(1e9 / s->cfg.rate_hz);
     int64_t interval = base;
@@ -719,7 +749,6 @@ static void *run(void *arg)
         pthread_mutex_lock(&s->lock);
         tick(s, now);
         s->tick_ns += now_ns(CLOCK_MONOTONIC) - now;
-        s->sampler_cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID);
         pthread_mutex_unlock(&s->lock);
         interval = budget_step(s, now, interval, base);
         atomic_store(&s->interval_ns, interval);
@@ -732,6 +761,10 @@ static void *run(void *arg)
         }
     }
     s->end_mono = now_ns(CLOCK_MONOTONIC);
+    pthread_mutex_lock(&s->lock);
+    s->sampler_cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    atomic_store(&s->self_clock_ok, 0);
+    pthread_mutex_unlock(&s->lock);
     atomic_store(&s->running, 0);
     if (timed_out || atomic_load(&g_term_req)) {
         char err[256];
@@ -831,9 +864,9 @@ static void describe(sampler *s)
         snprintf(buf, sizeof buf,
                  "strobe: asyncio: tasks-read=%" PRIu64 " loop-threads-skipped-torn=%" PRIu64
                  " tasks-skipped-moved=%" PRIu64 " coroutines-unclaimed=%" PRIu64
-                 " chains-torn=%" PRIu64 " tasks-of-stopped-loops=%" PRIu64,
+                 " chains-torn=%" PRIu64 " tasks-of-stopped-loops=%" PRIu64 " task-stride-max=%" PRIu64,
                  s->tp.tasks_seen, s->torn_threads, s->tp.moved, s->tp.unclaimed, s->tp.chains_torn,
-                 s->tp.no_loop);
+                 s->tp.no_loop, s->tp.max_stride ? s->tp.max_stride : 1);
         profile_add_comment(p, buf);
     }
     /* what the memory caps refused (profile.h, links.h) */
@@ -882,6 +915,9 @@ static int finish_locked_write(sampler *s, char *err, size_t errlen)
                      rate, s->cfg.rate_hz, s->cfg.max_overhead);
         else if (rate < 0.9 * s->cfg.rate_hz && secs >= 1)
             snprintf(ratebuf, sizeof ratebuf, " (%.0f Hz achieved of %.0f asked)", rate, s->cfg.rate_hz);
+        else if (s->tp.max_stride > 1)
+            snprintf(ratebuf, sizeof ratebuf, " (%.0f Hz; asyncio tasks sampled 1 in up to %" PRIu64
+                     " per sample, each weighted so totals are kept)", rate, s->tp.max_stride);
         if (rc == 0 && s->cfg.output)
             fprintf(stderr, "strobe: %" PRIu64 " samples, %" PRIu64 " threads, %.1f s%s; wrote %s (%s)\n",
                     s->samples, s->threads_seen, secs, ratebuf, s->cfg.output,
@@ -947,6 +983,16 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     st->builtin_not_c = s->calls.not_c;
     st->builtin_unanalysable = s->calls.unanalysable;
     st->sampler_cpu_ns = s->sampler_cpu_ns;
+    if (atomic_load(&s->self_clock_ok)) {
+        /* still running: its clock now (it cannot end while we hold the lock) */
+        struct timespec ts;
+        if (clock_gettime(s->self_clock, &ts) == 0) {
+            int64_t c = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+            if (c > st->sampler_cpu_ns) st->sampler_cpu_ns = c;
+        }
+    }
+    st->page_prefetched = s->mem.page_prefetched;
+    st->code_batched = s->cc.batched;
     st->torn_threads = s->torn_threads;
     st->chains_torn = s->tp.chains_torn;
     st->cycles_seen = s->tp.cycles_seen;

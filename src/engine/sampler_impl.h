@@ -84,6 +84,8 @@ typedef struct {
     uint32_t base[LOOP_BASE_MAX];
 } loop_entry;
 
+#define TASKS_STRIDE_MAX 4096
+
 /* Persistent and per-pass state of the asyncio pass (tasks.c). */
 typedef struct {
     aio_task *t;             /* this pass's pending tasks */
@@ -107,6 +109,8 @@ typedef struct {
     uint64_t tasks_seen, chains_torn, no_loop, cycles_seen, moved, unclaimed;
     raw_frame *tmp;          /* max_depth frames: one chain being read */
     uint64_t stride, max_stride;   /* every k-th task per pass (1: all) */
+    uint64_t stride_floor;   /* the overhead budget's least stride (0, 1: none) */
+    int64_t emit_ns;         /* time spent giving task stacks, all passes */
     double ns_per_stack;     /* moving average cost of one task stack */
     char cycle_report[512];
 } taskpass;
@@ -165,8 +169,11 @@ struct sampler {
     int64_t tick_ns;              /* time spent in passes */
     _Atomic int64_t interval_ns;  /* between ticks now (the overhead budget moves it) */
     int64_t budget_at, budget_self, budget_proc;   /* the budget's last window: start, CPU */
+    int64_t budget_pass, budget_emit;   /* ... and tick_ns, tp.emit_ns at its start */
     int budget_slowed;            /* the budget ever lowered the rate */
-    int64_t sampler_cpu_ns;       /* the sampling thread's CPU time */
+    int64_t sampler_cpu_ns;       /* the sampling thread's CPU time, when it ended */
+    clockid_t self_clock;         /* the sampling thread's CPU clock (readable from any thread) */
+    _Atomic int self_clock_ok;
     uint32_t k_thread_id, k_native_id, k_thread_name, k_task_name, k_task_id;
     uint32_t k_cause, k_task_state, v_cause[NCAUSES], v_running, v_suspended;
 

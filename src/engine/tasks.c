@@ -34,7 +34,7 @@
 #include "sampler_impl.h"
 
 #define TASKS_MAX (1u << 20)
-#define STRIDE_MAX 4096
+#define STRIDE_MAX TASKS_STRIDE_MAX
 
 static int64_t mono_ns(void)
 {
@@ -814,7 +814,9 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
 }
 
 /* The stride for the next pass, from the cost per task stack of this one:
- * the task stacks of a pass should take at most half the interval. */
+ * the task stacks of a pass should take at most half the interval, and no
+ * more than the overhead budget allows (stride_floor, set by budget_step in
+ * sampler.c). */
 static void set_stride(sampler *s, taskpass *tp, uint64_t emitted, int64_t ns)
 {
     if (emitted >= 16) {
@@ -824,6 +826,7 @@ static void set_stride(sampler *s, taskpass *tp, uint64_t emitted, int64_t ns)
     double budget = 0.5e9 / s->cfg.rate_hz;
     double want = tp->ns_per_stack * (double)tp->n / budget;
     uint64_t k = want <= 1 ? 1 : (uint64_t)want + 1;
+    if (k < tp->stride_floor) k = tp->stride_floor;   /* the overhead budget asks for fewer */
     tp->stride = k > STRIDE_MAX ? STRIDE_MAX : k;
     if (tp->stride > tp->max_stride) tp->max_stride = tp->stride;
 }
@@ -867,7 +870,9 @@ void tasks_pass(sampler *s, size_t nth)
             emitted++;
         }
     }
-    set_stride(s, tp, emitted, mono_ns() - t0);
+    int64_t spent = mono_ns() - t0;
+    tp->emit_ns += spent;
+    set_stride(s, tp, emitted, spent);
     if (cycles) tp->cycles_seen++;
     /* A thread whose running task went out with it, or whose tasks
      * disagreed with its stack, gives no stack of its own this pass. */

@@ -134,6 +134,12 @@ void strobe_layout_fill(strobe_layout *L)
     L->co_varnames = OFF(PyCodeObject, co_varnames);
     L->linetable_format = LT_LNOTAB;
 #endif
+#if PY_VERSION_HEX >= 0x030C0000
+    L->co_version = OFF(PyCodeObject, co_version);
+    co_end = MAX2(co_end, END(PyCodeObject, co_version));
+#else
+    L->co_version = -1;
+#endif
     co_end = MAX2(co_end, L->co_linetable + 8);
     if (L->co_varnames >= 0) co_end = MAX2(co_end, L->co_varnames + 8);
     L->co_size = co_end;

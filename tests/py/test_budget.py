@@ -51,6 +51,27 @@ class Budget(StrobeTestCase):
         self.assertIn("to keep within --max-overhead 1%", r_on.strobe_lines[-1], r_on.describe())
         self.assertNotIn("max-overhead", r_off.strobe_lines[-1], r_off.describe())
 
+    def test_many_tasks_thinned_with_honest_weights(self):
+        """Under the budget, thousands of parked tasks are sampled a few per
+        pass (the stride), each weighted by it: the parked tasks' samples
+        still add up to one per task per pass, as with every task sampled."""
+        out = self.path("w.pprof")
+        ntasks = 3000
+        res = support.record([TASKS, "2.0", str(ntasks)], out=out, rate=100, max_overhead=1, timeout=120)
+        self.assertEqual(res.returncode, 0, res.describe())
+        comments = self.comments(out)
+        stride = [int(m.group(1)) for c in comments for m in [re.search(r"task-stride-max=(\d+)", c)] if m]
+        ticks = [int(m.group(1)) for c in comments for m in [re.search(r"\bticks=(\d+)", c)] if m]
+        self.assertTrue(stride and ticks, comments)
+        self.assertGreater(stride[0], 1, comments)
+        samples = support.read_pprof(out).to_samples()
+        parked = support.count_with(samples, "parked")
+        # each pass gives every k-th parked task weight k: ntasks per pass
+        # on average (the tasks exist for nearly the whole run)
+        per_pass = parked / float(ticks[0])
+        self.assertGreater(per_pass, 0.8 * ntasks, "%.0f parked-task samples per pass" % per_pass)
+        self.assertLess(per_pass, 1.15 * ntasks, "%.0f parked-task samples per pass" % per_pass)
+
     def test_api(self):
         code = ("import strobe, time\n"
                 "try:\n    strobe.start(max_overhead=-1)\nexcept ValueError:\n    print('bad-ok')\n"
