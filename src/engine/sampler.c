@@ -311,17 +311,53 @@ static int ensure_te_cap(sampler *s, size_t n)
 }
 
 /* The names of threads that ended are forgotten with them. */
+static int has_key(const thread_entry *te, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (te[mid].key < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && te[lo].key == key;
+}
+
+/* A remembered thread leaves the ring for good: its name goes too, unless
+ * a thread of that id runs now. */
+static void gone_evict(sampler *s, unsigned i, const thread_entry *cur, size_t ncur)
+{
+    thread_entry *g = &s->gone[i];
+    if (s->gone_tick[i] && g->native_id > 0 && !has_key(cur, ncur, g->key))
+        sampler_set_thread_name(s, g->native_id, NULL, 0);
+    s->gone_tick[i] = 0;
+}
+
 static void forget_ended(sampler *s, thread_entry *old, size_t nold,
                          const thread_entry *cur, size_t ncur)
 {
     size_t j = 0;
+    for (unsigned i = 0; i < SAMPLER_GONE_MAX; i++)
+        if (s->gone_tick[i] && s->gone_tick[i] + SAMPLER_GONE_TICKS < s->ticks) gone_evict(s, i, cur, ncur);
     for (size_t i = 0; i < nold; i++) {
         while (j < ncur && cur[j].key < old[i].key) j++;
         if (j < ncur && cur[j].key == old[i].key && cur[j].thread_id == old[i].thread_id) continue;
         if (old[i].kfd >= 0) offcpu_close(&s->kr, &old[i].kfd);
-        if ((j >= ncur || cur[j].key != old[i].key) && old[i].native_id > 0)
-            sampler_set_thread_name(s, old[i].native_id, NULL, 0);
+        unsigned slot = s->gone_next++ % SAMPLER_GONE_MAX;
+        gone_evict(s, slot, cur, ncur);
+        s->gone[slot] = old[i];
+        s->gone_tick[slot] = s->ticks;
     }
+}
+
+/* The entry of a thread that left the list lately and is back, or NULL. */
+static thread_entry *gone_find(sampler *s, uint64_t key, uint64_t thread_id)
+{
+    for (unsigned i = 0; i < SAMPLER_GONE_MAX; i++)
+        if (s->gone_tick[i] && s->gone[i].key == key && s->gone[i].thread_id == thread_id) {
+            s->gone_tick[i] = 0;
+            return &s->gone[i];
+        }
+    return NULL;
 }
 
 int sampler_intern(sampler *s, const uint32_t *locs, size_t n, uint64_t omitted, int truncated,
@@ -492,13 +528,23 @@ static void tick(sampler *s, int64_t now)
     s->raw.n = 0;
     for (int i = 0; i < n; i++) {
         unwind_thread *t = &s->snap[i];
+        /* A thread state made for a thread not started yet (the starting
+         * thread makes it; the new one fills in its ids when it runs) runs
+         * nothing: it is not a thread yet, nor counted as one. */
+        if (!t->thread_id) continue;
+        /* Nor is one whose thread has ended and whose state is being
+         * removed (3.8-3.10, where its kernel id is read from pthread's). */
+        if (t->exited) continue;
         uint64_t key = key_of(t);
         if (m && s->te_next[m - 1].key == key) continue;   /* duplicate: torn list */
         while (j < s->nte && s->te[j].key < key) j++;
-        thread_entry e;
+        thread_entry e, *back;
         int64_t cpu = thread_cpu_ns(t->native_id);
         if (j < s->nte && s->te[j].key == key && s->te[j].thread_id == t->thread_id) {
             e = s->te[j];
+        } else if ((back = gone_find(s, key, t->thread_id)) != NULL) {
+            e = *back;   /* it dropped off the list for a pass or two: the same thread */
+            e.kfd = -1;
         } else {
             if (j < s->nte && s->te[j].key == key) offcpu_close(&s->kr, &s->te[j].kfd);
             memset(&e, 0, sizeof e);

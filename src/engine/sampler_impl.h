@@ -26,6 +26,9 @@ enum { V_COUNT, V_WALL, V_CPU, V_OFF, NVALUES };
 #define SAMPLER_CACHE_PAGES 1024
 #define SAMPLER_CACHE_MAX_PAGES 8192
 
+#define SAMPLER_GONE_MAX 64      /* threads gone lately, remembered */
+#define SAMPLER_GONE_TICKS 50    /* ... for this many passes */
+
 typedef struct {
     uint64_t key;            /* native tid, or pthread ident | 1<<63 when unknown */
     uint64_t thread_id;
@@ -141,6 +144,12 @@ struct sampler {
     /* thread table, sorted by key; swapped with scratch each tick */
     thread_entry *te, *te_next;
     size_t nte, te_cap;
+    /* Threads that left the list lately, kept a while: a thread that drops
+     * off it for a pass or two (a list read while it changed) comes back as
+     * itself, not as a new thread.  A ring; gone_tick 0 = empty. */
+    thread_entry gone[SAMPLER_GONE_MAX];
+    uint64_t gone_tick[SAMPLER_GONE_MAX];
+    unsigned gone_next;
     unwind_thread *snap;
     tick_thread *tt;              /* per pass, parallel to the threads read */
     raw_vec raw;                  /* every thread's frames, this pass */

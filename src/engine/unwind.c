@@ -65,12 +65,15 @@ int unwind_threads(unwinder *u, uint64_t interp, unwind_thread *out, int max)
         t->tstate = ts;
         t->thread_id = mem_u64(buf, L->ts_thread_id);
         t->native_id = -1;
+        t->exited = 0;
         if (L->ts_native_thread_id >= 0) {
             t->native_id = (int64_t)mem_u64(buf, L->ts_native_thread_id);
         } else if (u->pthread_tid_off >= 0 && t->thread_id) {
             int32_t tid;
-            if (mem_read(u->mem, t->thread_id + (uint64_t)u->pthread_tid_off, 4, &tid) == 0 && tid > 0)
-                t->native_id = tid;
+            if (mem_read(u->mem, t->thread_id + (uint64_t)u->pthread_tid_off, 4, &tid) == 0) {
+                if (tid > 0) t->native_id = tid;
+                else if (tid == 0) t->exited = 1;   /* cleared by the kernel at its exit */
+            }
         }
         if (L->ts_frame >= 0) {
             t->frame = mem_u64(buf, L->ts_frame);

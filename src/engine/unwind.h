@@ -21,6 +21,7 @@ typedef struct {
     uint64_t thread_id;      /* pthread ident (threading.get_ident()) */
     int64_t native_id;       /* kernel tid, -1 when unknown */
     uint64_t frame;          /* innermost frame (PyFrameObject* or _PyInterpreterFrame*) */
+    int exited;              /* its OS thread is gone (the kernel cleared pthread's tid) */
 } unwind_thread;
 
 /* One frame as read, before its code is looked up. */

@@ -102,6 +102,19 @@ class ThreadChurnTest(StrobeTestCase):
             if s.thread == "steady":
                 self.assertFalse(s.has_function("churn_body"), "steady thread running churn_body(): %r" % s)
 
+    def test_each_thread_counted_once(self):
+        """Threads started by the hundred at once: the summary counts each
+        once, not again for the thread state made before its thread ran nor
+        for the one left while it is removed."""
+        res, _samples = self.record_ok([workload("thread_waves.py"), "20", "100"], self.path("w.pprof"),
+                                       rate=200, timeout=120)
+        started = int(res.stdout.strip().splitlines()[-1])
+        counted = int(re.search(r"(\d+) threads", res.strobe_lines[-1]).group(1))
+        self.assertEqual(started, 2000, res.describe())
+        # the main thread, and one of slack
+        self.assertLessEqual(counted, started + 2, res.strobe_lines[-1])
+        self.assertGreaterEqual(counted, started // 2, res.strobe_lines[-1])
+
     def test_churn_collapsed(self):
         self.check("txt")
 
