@@ -128,6 +128,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
 .PHONY: fuzz
 fuzz:
+	@sh tools/deps.sh san
 	@$(firstword $(wildcard /usr/bin/python3) $(DRIVER_PY)) tests/fuzz/run.py --build $(BUILD) \
 	    --cc clang --cflags "$(FUZZ_FLAGS)" --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
 

@@ -136,6 +136,12 @@ typedef struct strobe_layout {
     uint64_t gil_addr;        /* 0 when unknown */
     int32_t gil_size;
 
+    /* The uint32 counter co_version is taken from (3.12+), which moves only
+     * when a code object (or a function version) is made: while it stands
+     * still, no code object can have taken a validated one's address
+     * (codecache.h).  0 when unknown. */
+    uint64_t code_counter_addr;
+
     /* The callable a frame is calling (ccall.c): its value stack, and the
      * objects that name a builtin. */
     int32_t co_stacksize;     /* int */

@@ -233,7 +233,7 @@ static const uint8_t *page_get(mem_target *t, uint64_t page)
     return data;
 }
 
-uint32_t mem_cache_next_pass(mem_target *t)
+uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok)
 {
     uint64_t *tmp = t->used_prev;
     t->used_prev = t->used;
@@ -242,12 +242,21 @@ uint32_t mem_cache_next_pass(mem_target *t)
     t->nused = 0;
     t->pass++;
     mem_cache_drop(t);
-    if (!t->pages || t->backend != MEM_VM_READV) return 0;
-    struct iovec local[PREFETCH_BATCH], remote[PREFETCH_BATCH];
+    int want_tail = tail && tail->size > 0 && tail->size < PAGE;
+    if (tail_ok) *tail_ok = 0;
+    if (!t->pages || t->backend != MEM_VM_READV) {
+        if (want_tail && tail_ok) *tail_ok = mem_readv_fresh(t, tail, 1) == 0;
+        return 0;
+    }
+    if (want_tail && (tail->addr < 4096 || outside(t, tail->addr, tail->size))) {
+        want_tail = 0;   /* fails as a read would */
+        t->failures++;
+    }
+    struct iovec local[PREFETCH_BATCH + 1], remote[PREFETCH_BATCH + 1];
     mem_page *tag[PREFETCH_BATCH];
     uint32_t from[PREFETCH_BATCH];
     uint32_t copied = 0, i = 0;
-    while (i < t->nused_prev) {
+    while (i < t->nused_prev || want_tail) {
         int n = 0;
         for (; i < t->nused_prev && n < PREFETCH_BATCH; i++) {
             uint64_t page = t->used_prev[i];
@@ -264,9 +273,17 @@ uint32_t mem_cache_next_pass(mem_target *t)
             from[n] = i;
             n++;
         }
-        if (!n) break;
+        int with_tail = want_tail && i >= t->nused_prev;   /* the last batch */
+        if (with_tail) {
+            local[n].iov_base = tail->buf;
+            local[n].iov_len = tail->size;
+            remote[n].iov_base = (void *)(uintptr_t)tail->addr;
+            remote[n].iov_len = tail->size;
+        }
+        if (!n && !with_tail) break;
         t->reads++;
-        ssize_t got = process_vm_readv(t->pid, local, (unsigned long)n, remote, (unsigned long)n, 0);
+        ssize_t got = process_vm_readv(t->pid, local, (unsigned long)(n + with_tail), remote,
+                                       (unsigned long)(n + with_tail), 0);
         int full = got > 0 ? (int)((size_t)got / PAGE) : 0;
         if (full > n) full = n;
         for (int k = 0; k < full; k++) {
@@ -274,12 +291,19 @@ uint32_t mem_cache_next_pass(mem_target *t)
             tag[k]->ok = 1;
         }
         copied += (uint32_t)full;
+        if (with_tail && full == n && got == (ssize_t)((size_t)n * PAGE + tail->size)) {
+            if (tail_ok) *tail_ok = 1;
+            want_tail = 0;
+        }
         if (full < n) {
             /* the kernel stops at the first page it cannot read: go on
-             * after that one */
+             * after that one (the tail goes with the batch that ends) */
             t->failures++;
             for (int k = full; k < n; k++) tag[k]->gen = 0;
             i = from[full] + 1;
+        } else if (with_tail && want_tail) {
+            t->failures++;   /* every page read, the tail not */
+            want_tail = 0;
         }
     }
     t->page_prefetched += copied;

@@ -67,8 +67,10 @@ void mem_cache_drop(mem_target *t);   /* forget every cached page (O(1)) */
  * instead of one system call each, and all at nearly the same instant.  A
  * page that fails is left out (its reads fail or retry as without the
  * prefetch); a page prefetched but not read this pass is not prefetched in
- * the next.  Returns the number of pages copied. */
-uint32_t mem_cache_next_pass(mem_target *t);
+ * the next.  `tail` (may be NULL; under a page) is read last, after every
+ * page, in the same system call as the last of them when it fits: *tail_ok
+ * says whether it was read.  Returns the number of pages copied. */
+uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok);
 /* Grow the cache (up to max pages) when the last pass missed more pages
  * than half its slots; call between passes.  0, or -1 (kept as it was). */
 int mem_cache_fit(mem_target *t, uint32_t max);

@@ -231,6 +231,8 @@ static int build(codecache *c, code_info *e, uint64_t code)
     free(e->linetable);
     n.checked = c->mem->gen;
     n.build_id = ++c->builds;
+    n.epoch = c->epoch_prev;
+    n.epoch_ok = (uint8_t)(c->epoch_prev_ok && n.version);
     *e = n;
     note_unqualified(c, code, n.function);
     return 0;
@@ -287,12 +289,42 @@ void codecache_next_pass(codecache *c)
     }
 }
 
+void codecache_set_epoch(codecache *c, uint32_t counter, int ok)
+{
+    c->epoch_prev = c->epoch;
+    c->epoch_prev_ok = c->epoch_ok;
+    c->epoch = counter;
+    c->epoch_ok = ok && counter != 0;
+}
+
+/* Validated in this pass: from memory read after the counter's previous
+ * read, so valid while the counter stays at that value. */
+static void stamp(codecache *c, code_info *e)
+{
+    e->epoch = c->epoch_prev;
+    e->epoch_ok = (uint8_t)(c->epoch_prev_ok && e->version);
+}
+
+int codecache_confirm(codecache *c, uint64_t code)
+{
+    if (!code || !c->epoch_ok) return 0;
+    code_info *e = find_slot(c, code);
+    if (e->code != code || !e->epoch_ok || e->epoch != c->epoch) return 0;
+    if (e->checked != c->mem->gen) {
+        e->checked = c->mem->gen;
+        c->unchanged++;
+    }
+    note_looked(c, e);
+    return 1;
+}
+
 const code_info *codecache_lookup(codecache *c, uint64_t code)
 {
     if (!code) return NULL;
     code_info *e = find_slot(c, code);
     if (e->code == code) {
         if (e->checked == c->mem->gen || (e->version ? same_versioned(c, e) : still_valid(c, e))) {
+            if (e->checked != c->mem->gen) stamp(c, e);
             e->checked = c->mem->gen;
             c->hits++;
             note_looked(c, e);

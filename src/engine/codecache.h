@@ -15,6 +15,20 @@
  * whether the object is still the one cached — a new object at the same
  * address has another number — and it is read through the pass's page
  * snapshots, so a steady program's validations cost no system call at all.
+ *
+ * Better: 3.12+ takes that number from a counter that moves only when a
+ * code object (or a function version) is made, and the sampler reads it at
+ * the start of each pass, after every page it prefetched.  An entry
+ * validated while the counter had the value it still has is confirmed with
+ * no read at all (codecache_confirm), for frames read from page copies taken
+ * before the counter was read.  A validation is stamped with the counter as
+ * read at the start of the pass before (every read of this pass, page copy
+ * or not, is later than that): had a different code object taken the
+ * entry's address since, it would have been made after that read and
+ * before the frames' copies, and the counter would have moved.  What this gives up: a frame read torn, whose code pointer names a
+ * code object freed since (and not replaced), is named after that object
+ * instead of failing validation; such a frame ran on the thread moments
+ * before.
  */
 #ifndef STROBE_CODECACHE_H
 #define STROBE_CODECACHE_H
@@ -33,6 +47,8 @@ typedef struct {
     uint64_t obj[CC_NOBJ];            /* pointers read from the code object */
     int32_t firstlineno, argcount, flags, firsttraceable;
     uint32_t version;                 /* co_version (3.12+), 0 when there is none */
+    uint32_t epoch;                   /* the code counter when last validated (if epoch_ok) */
+    uint8_t epoch_ok;
     uint8_t snap[CC_NOBJ][CC_WINDOW]; /* windows of obj[i] at offset 8 */
     uint32_t function;                /* profile function id */
     uint64_t checked;                 /* mem pass (mem_target.gen) it was last validated in */
@@ -52,6 +68,11 @@ typedef struct {
     profile *prof;
     uint64_t hits, misses, invalidations, failures;
     uint64_t batched;   /* entries validated by codecache_next_pass */
+    uint64_t unchanged; /* confirmed with no read: no code object made since validated */
+    uint32_t epoch;     /* the code counter at the start of this pass */
+    int epoch_ok;       /* ... read, and not 0 */
+    uint32_t epoch_prev;   /* ... and of the pass before: what a validation */
+    int epoch_prev_ok;     /* made in this pass is stamped with */
     /* Codes looked up in this pass and the one before (at most CC_MAX_USED). */
     struct cc_batch *batch;   /* codecache_next_pass's buffers */
     uint64_t *recent, *recent_prev;
@@ -91,6 +112,14 @@ const code_info *codecache_lookup(codecache *c, uint64_t code);
  * no read.  Entries that fail or are not read are validated by their next
  * lookup as before. */
 void codecache_next_pass(codecache *c);
+
+/* The code counter's value at the start of this pass (ok: it was read, after
+ * the pass's prefetched pages, and is not 0).  Before any lookup. */
+void codecache_set_epoch(codecache *c, uint32_t counter, int ok);
+/* `code`'s entry, when validated at this counter value, is valid this pass:
+ * only for a code pointer read from page copies taken before the counter.
+ * 1 when confirmed, 0 when its lookup must validate it as usual. */
+int codecache_confirm(codecache *c, uint64_t code);
 
 /* Line of the instruction at byte offset addr (clamped to firstlineno when
  * the table has no answer). */

@@ -513,8 +513,15 @@ static void tick(sampler *s, int64_t now)
     /* This pass sees memory as it is from now on: the pages and code
      * objects the last pass used are read again first, in a few batched
      * system calls (all at nearly one instant), the rest as they are met. */
-    mem_cache_next_pass(&s->mem);
+    uint32_t counter = 0;
+    int counter_ok = 0;
+    mem_iov tail = { s->L.code_counter_addr, &counter, sizeof counter };
+    mem_cache_next_pass(&s->mem, s->L.code_counter_addr ? &tail : NULL, &counter_ok);
     codecache_next_pass(&s->cc);
+    codecache_set_epoch(&s->cc, counter, counter_ok);
+    /* while no read is made after the counter's, every frame read came from
+     * page copies taken before it (codecache_confirm) */
+    const uint64_t epoch_reads = s->mem.reads, epoch_gen = s->mem.gen;
     int n = unwind_threads(&s->uw, s->interp, s->snap, UNWIND_MAX_THREADS);
     s->ticks++;
     if (n < 0) {
@@ -600,6 +607,8 @@ static void tick(sampler *s, int64_t now)
         if (got <= 0) continue;
         tt->raw_n = (size_t)got;
         tt->ok = 1;
+        if (s->mem.reads == epoch_reads && s->mem.gen == epoch_gen)
+            for (size_t k = 0; k < tt->raw_n; k++) codecache_confirm(&s->cc, s->raw.f[tt->raw_start + k].code);
         builtin_leaf(s, tt);
         thread_cause(s, tt);
     }
@@ -1039,6 +1048,7 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     }
     st->page_prefetched = s->mem.page_prefetched;
     st->code_batched = s->cc.batched;
+    st->code_unchanged = s->cc.unchanged;
     st->torn_threads = s->torn_threads;
     st->chains_torn = s->tp.chains_torn;
     st->cycles_seen = s->tp.cycles_seen;

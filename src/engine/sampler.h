@@ -47,6 +47,7 @@ typedef struct {
     uint64_t page_hits, page_misses, cache_pages;
     uint64_t page_prefetched;  /* pages copied at pass starts (mem_cache_next_pass) */
     uint64_t code_batched;     /* code objects validated in batches at pass starts */
+    uint64_t code_unchanged;   /* code objects confirmed with no read (no code made since) */
     uint64_t task_stride;      /* the largest "every k-th task" a pass used */
     uint64_t kernel_reads, kernel_read_ns, kernel_read_failures;   /* off-CPU causes */
     uint64_t builtin_frames, builtin_kept, builtin_torn, builtin_not_c, builtin_unanalysable;  /* ccall.c */

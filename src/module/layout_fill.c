@@ -2,7 +2,8 @@
  * interpreter this module is compiled against: offsetof() on the real
  * structs, so the facts are exact by construction.  The only file that
  * needs CPython's internal headers (Py_BUILD_CORE); it reads nothing at
- * run time except addresses of static objects. */
+ * run time except addresses of static objects (and, on 3.12, its own
+ * writable segments, to find a counter no header names: see below). */
 #define Py_BUILD_CORE 1
 #include <Python.h>
 #include <frameobject.h>
@@ -20,9 +21,88 @@
 #include "linetable.h"
 #include "layout_fill.h"
 
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+#include <dlfcn.h>
+#include <link.h>
+#endif
+
 #define OFF(type, field) ((int32_t)offsetof(type, field))
 #define END(type, field) ((int32_t)(offsetof(type, field) + sizeof(((type *)0)->field)))
 #define MAX2(a, b) ((a) > (b) ? (a) : (b))
+
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+/* 3.12 numbers code objects from a global of the interpreter's own
+ * (_Py_next_func_version) that no header nor dynamic symbol gives the
+ * address of.  It is found by watching it move: the one uint32 in the
+ * writable segments of the object that holds PyCode_Type that is one past
+ * the co_version of the newest code object, through five new ones.  (Reads
+ * of our own mapped segments, with the GIL held: no other thread makes code
+ * meanwhile.)  Not found: 0, and code entries are validated every pass. */
+#define PROBE_MAX 64
+struct seg_scan {
+    uintptr_t want_in;
+    uintptr_t lo[8], hi[8];
+    int n;
+};
+
+static int find_segments(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct seg_scan *sc = arg;
+    int mine = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && sc->want_in >= lo && sc->want_in < lo + ph->p_memsz) mine = 1;
+    }
+    if (!mine) return 0;
+    for (int i = 0; i < info->dlpi_phnum && sc->n < 8; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W)) continue;
+        sc->lo[sc->n] = (info->dlpi_addr + ph->p_vaddr + 3) & ~(uintptr_t)3;
+        sc->hi[sc->n] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+        sc->n++;
+    }
+    return 1;
+}
+
+static int new_code_version(uint32_t *v)
+{
+    PyObject *c = Py_CompileString("0", "<strobe-probe>", Py_eval_input);
+    if (!c) {
+        PyErr_Clear();
+        return -1;
+    }
+    *v = ((PyCodeObject *)c)->co_version;
+    Py_DECREF(c);
+    return *v ? 0 : -1;   /* 0: the counter ran out */
+}
+
+static uint64_t probe_code_counter(void)
+{
+    struct seg_scan sc;
+    memset(&sc, 0, sizeof sc);
+    sc.want_in = (uintptr_t)&PyCode_Type;
+    uint32_t v;
+    if (!dl_iterate_phdr(find_segments, &sc) || sc.n == 0 || new_code_version(&v) != 0) return 0;
+    uint32_t *cand[PROBE_MAX];
+    int n = 0;
+    for (int k = 0; k < sc.n; k++)
+        for (uint32_t *p = (uint32_t *)sc.lo[k]; (uintptr_t)(p + 1) <= sc.hi[k]; p++)
+            if (*p == v + 1) {
+                if (n == PROBE_MAX) return 0;   /* too common a value: give up */
+                cand[n++] = p;
+            }
+    for (int round = 0; round < 4 && n > 0; round++) {
+        if (new_code_version(&v) != 0) return 0;
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (*cand[i] == v + 1) cand[m++] = cand[i];
+        n = m;
+    }
+    return n == 1 ? (uint64_t)(uintptr_t)cand[0] : 0;
+}
+#endif
 
 void strobe_layout_fill(strobe_layout *L)
 {
@@ -248,6 +328,12 @@ void strobe_layout_fill(strobe_layout *L)
     L->gil_addr = (uint64_t)(uintptr_t)&_PyRuntime.ceval.gil;
 #endif
     L->gil_size = (int32_t)sizeof(struct _gil_runtime_state);
+
+#if PY_VERSION_HEX >= 0x030D0000
+    L->code_counter_addr = (uint64_t)(uintptr_t)&PyInterpreterState_Main()->func_state.next_version;
+#elif PY_VERSION_HEX >= 0x030C0000
+    L->code_counter_addr = probe_code_counter();
+#endif
 
     /* callables */
     L->co_stacksize = OFF(PyCodeObject, co_stacksize);
