@@ -129,11 +129,12 @@ def has_max_overhead(build="build"):
     return _MAX_OVERHEAD[b]
 
 
-def record_cmd(build, rate, output, argv):
+def record_cmd(build, rate, output, argv, budget=False):
     """`strobe record -r RATE -o OUTPUT [--max-overhead 0] -- ARGV`: the rate
-    asked is the rate sampled (no adaptation) when the option exists."""
+    asked is the rate sampled (no adaptation) when the option exists; with
+    budget=True the option is left out (strobe's default budget applies)."""
     cmd = [strobe_bin(build), "record", "-r", "%g" % rate, "-o", output]
-    if has_max_overhead(build):
+    if has_max_overhead(build) and not budget:
         cmd += ["--max-overhead", "0"]
     return cmd + ["--"] + list(argv)
 

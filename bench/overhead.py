@@ -27,9 +27,22 @@ WORKLOADS = {
     "asyncio": ("asyncio 2,000 tasks", "workload_asyncio.py"),
     "threads": ("8 threads", "workload_threads.py"),
 }
-HEADER = "%-20s %7s %9s %8s %13s %8s %8s %13s  %s" % (
+HEADER = "%-20s %14s %9s %8s %13s %8s %8s %13s  %s" % (
     "workload", "rate", "base wall", "wall x", "(min-max)", "base cpu", "cpu x", "(min-max)",
     "Hz achieved per run")
+
+
+def cond_rate(c):
+    """(rate, budget) of a condition: a number is that rate with
+    --max-overhead 0; "budget:HZ" is HZ with strobe's default budget."""
+    if isinstance(c, str) and c.startswith("budget:"):
+        return float(c.split(":", 1)[1]), True
+    return float(c), False
+
+
+def cond_label(c):
+    rate, budget = cond_rate(c)
+    return "%g Hz%s" % (rate, " budget" if budget else "")
 
 
 def measure(python, workload, rates, runs, build="build", outdir=None):
@@ -49,14 +62,15 @@ def measure(python, workload, rates, runs, build="build", outdir=None):
                 if c == "base":
                     cmd, out = argv, None
                 else:
-                    out = os.path.join(outdir, "%s-%g.pprof" % (workload, c))
+                    rate, budget = cond_rate(c)
+                    out = os.path.join(outdir, "%s-%s.pprof" % (workload, c))
                     if os.path.exists(out):
                         os.unlink(out)
-                    cmd = record_cmd(build, c, out, argv)
+                    cmd = record_cmd(build, rate, out, argv, budget=budget)
                 r = run_measured(cmd)
                 if r["status"] != 0:
                     res["errors"].append("%s %s run %d: %s: %s" % (
-                        workload, "without strobe" if c == "base" else "at %g Hz" % c, i + 1,
+                        workload, "without strobe" if c == "base" else "at " + cond_label(c), i + 1,
                         describe_status(r["status"]), tail(r["stderr"])))
                     r = None
                 elif out is not None:
@@ -79,10 +93,10 @@ def rows(workload, res, rates):
         hz = " ".join("-" if not r else ("?" if r.get("rate") is None else "%.0f" % r["rate"])
                       for r in res[rate])
         if not pairs:
-            lines.append("%-20s %7s %s" % (WORKLOADS[workload][0], "%g Hz" % rate, "no complete pair"))
+            lines.append("%-20s %14s %s" % (WORKLOADS[workload][0], cond_label(rate), "no complete pair"))
             continue
-        lines.append("%-20s %7s %9.3f %8.3f %13s %8.3f %8.3f %13s  %s" % (
-            WORKLOADS[workload][0], "%g Hz" % rate, median([b["wall"] for b, _ in pairs]), median(wr),
+        lines.append("%-20s %14s %9.3f %8.3f %13s %8.3f %8.3f %13s  %s" % (
+            WORKLOADS[workload][0], cond_label(rate), median([b["wall"] for b, _ in pairs]), median(wr),
             "(%.3f-%.3f)" % (min(wr), max(wr)), median([b["cpu"] for b, _ in pairs]), median(cr),
             "(%.3f-%.3f)" % (min(cr), max(cr)), hz))
     return lines
