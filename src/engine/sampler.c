@@ -712,8 +712,9 @@ static void wait_until(sampler *s, int64_t deadline)
 
 static int finish_locked_write(sampler *s, char *err, size_t errlen);
 
-/* The overhead budget (--max-overhead): every 200 ms, the sampling
- * thread's CPU time over the rest of the process's in that window.  A
+/* The overhead budget (--max-overhead): every 200 ms (50 ms for the first
+ * four windows, after 20 ms of warm-up), the sampling thread's CPU time over
+ * the rest of the process's in that window.  A
  * program using less than a tenth of a core counts as using a tenth (so an
  * idle program, whose budget would be nothing, is still sampled).
  *
@@ -730,7 +731,7 @@ static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t ba
     if (!s->budget_at) {
         /* the first window starts after a warm-up: the first passes fill
          * the caches and cost more than the ones after */
-        s->budget_at = now + 50000000;
+        s->budget_at = now + 20000000;
         s->budget_self = -1;
         return interval;
     }
@@ -744,7 +745,9 @@ static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t ba
         return interval;
     }
     int64_t window = now - s->budget_at;
-    if (window < 200000000) return interval;
+    /* short windows at first, so that a costly start is answered quickly */
+    if (window < (s->budget_windows < 4 ? 50000000 : 200000000)) return interval;
+    s->budget_windows++;
     int64_t self = now_ns(CLOCK_THREAD_CPUTIME_ID), proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     double mine = (double)(self - s->budget_self);
     double prog = (double)(proc - s->budget_proc) - mine;

@@ -180,6 +180,7 @@ struct sampler {
     int64_t budget_at, budget_self, budget_proc;   /* the budget's last window: start, CPU */
     int64_t budget_pass, budget_emit;   /* ... and tick_ns, tp.emit_ns at its start */
     int budget_slowed;            /* the budget ever lowered the rate */
+    int budget_windows;           /* windows judged so far */
     int64_t sampler_cpu_ns;       /* the sampling thread's CPU time, when it ended */
     clockid_t self_clock;         /* the sampling thread's CPU clock (readable from any thread) */
     _Atomic int self_clock_ok;
