@@ -9,7 +9,7 @@
 #include "pyobj.h"
 
 #define CC_INITIAL 1024
-#define CC_DEFAULT_MAX (1u << 18)
+#define CC_DEFAULT_MAX (1u << 16)   /* ~400 bytes each with its line table: ~26 MiB at most */
 
 static uint32_t hash_ptr(uint64_t p)
 {
