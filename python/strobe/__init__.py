@@ -33,8 +33,10 @@ def start(rate=DEFAULT_RATE, mode="wall", max_depth=DEFAULT_MAX_DEPTH, max_overh
 
     mode "wall" samples every thread each tick; "cpu" keeps only samples of
     threads that used CPU since their previous sample.  max_overhead: keep
-    the sampler's own CPU time within this percentage of the program's by
-    sampling less often (down to once a second); 0 turns it off.
+    the sampler's own CPU time within this percentage of the program's,
+    first by sampling fewer asyncio tasks per sample (each weighted so
+    totals are kept), then by sampling less often (down to once a second);
+    0 turns it off.
     Raises RuntimeError when a profiler is already running and ValueError
     for a bad argument.  A profile left by an earlier stop() is replaced.
     """

@@ -190,6 +190,12 @@ int mem_cache_fit(mem_target *t, uint32_t max)
     return mem_cache_enable(t, want);
 }
 
+void mem_cache_on_demand(mem_target *t)
+{
+    mem_cache_drop(t);
+    t->unrecorded = 1;
+}
+
 void mem_cache_drop(mem_target *t)
 {
     t->pass_misses = 0;
@@ -205,7 +211,7 @@ static inline size_t slot_of(const mem_target *t, uint64_t page)
 /* Remember that this pass read from page p (once per pass). */
 static inline void note_used(mem_target *t, mem_page *p)
 {
-    if (p->used == t->pass) return;
+    if (p->used == t->pass || t->unrecorded) return;
     p->used = t->pass;
     if (t->nused < t->used_cap) t->used[t->nused++] = p->page;
 }
@@ -241,6 +247,7 @@ uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok)
     t->nused_prev = t->nused;
     t->nused = 0;
     t->pass++;
+    t->unrecorded = 0;
     mem_cache_drop(t);
     int want_tail = tail && tail->size > 0 && tail->size < PAGE;
     if (tail_ok) *tail_ok = 0;

@@ -31,6 +31,7 @@ typedef struct mem_target {
     uint64_t *used, *used_prev;
     uint32_t nused, nused_prev, used_cap;
     uint64_t pass;              /* mem_cache_next_pass calls (a drop is not a new pass) */
+    int unrecorded;             /* mem_cache_on_demand: pages used are not recorded */
     uint64_t restrict_lo, restrict_span;   /* mem_restrict: [lo, lo + span); span 0 = off */
 } mem_target;
 
@@ -71,6 +72,12 @@ void mem_cache_drop(mem_target *t);   /* forget every cached page (O(1)) */
  * page, in the same system call as the last of them when it fits: *tail_ok
  * says whether it was read.  Returns the number of pages copied. */
 uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok);
+/* For the rest of the pass: forget every cached page, read pages as they
+ * are met (each copied when first read, so a page read later is never older
+ * than one read before it), and do not prefetch them in the next pass.  For
+ * reads that rely on that order (asyncio tasks: a pointer read, then the
+ * object it points to). */
+void mem_cache_on_demand(mem_target *t);
 /* Grow the cache (up to max pages) when the last pass missed more pages
  * than half its slots; call between passes.  0, or -1 (kept as it was). */
 int mem_cache_fit(mem_target *t, uint32_t max);

@@ -31,9 +31,11 @@ const char recopts_usage[] =
     "      --max-depth N     frames kept per stack, nearest the leaf; deeper stacks\n"
     "                        end in one '<K frames omitted>' element (default 512)\n"
     "      --max-overhead PCT  keep the sampler's own CPU time within PCT percent of\n"
-    "                        the program's by sampling less often (down to once a\n"
-    "                        second); the summary says the rate achieved.\n"
-    "                        0 turns it off (default 1)\n"
+    "                        the program's: first by sampling fewer asyncio tasks\n"
+    "                        per sample (each weighted, totals kept), then by\n"
+    "                        sampling less often (down to once a second); the\n"
+    "                        summary says the rate achieved. 0 turns it off\n"
+    "                        (default 1)\n"
     "  -h, --help            show this help\n";
 
 static int num(const char *opt, const char *s, double lo, double hi, double *out,

@@ -834,6 +834,11 @@ static void set_stride(sampler *s, taskpass *tp, uint64_t emitted, int64_t ns)
 void tasks_pass(sampler *s, size_t nth)
 {
     taskpass *tp = &s->tp;
+    /* Tasks are read in the order the checks below rely on (a task, then
+     * its coroutine, then what that awaits: each copied when first met, so
+     * never older than what pointed to it), not from the pass start's
+     * prefetched copies, which are older than all of them. */
+    mem_cache_on_demand(&s->mem);
     pthread_mutex_lock(&s->links.lock);
     uint64_t seq_before = s->links.seq + 1;   /* links recorded from now on may be of tasks not read */
     pthread_mutex_unlock(&s->links.lock);

@@ -76,8 +76,11 @@ class PassCost(StrobeTestCase):
             self.assertGreater(st["code_unchanged"], 2 * ticks, st)
             self.assertEqual(st["code_batched"], 0, st)
         else:
-            # the prefetch, and one batched validation of the 3 entries
-            self.assertLess(st["reads"] / ticks, 2.5, st)
+            # the prefetch, and one batched validation of the 3 entries; on
+            # 3.8-3.10 the frames are heap objects, and a call's new frame
+            # may land on a page not read before (read on demand): fewer
+            # than 4 a pass, for a stack 22 frames deep
+            self.assertLess(st["reads"] / ticks, 2.5 if support.PY_VERSION >= (3, 11) else 4.0, st)
             self.assertEqual(st["code_unchanged"], 0, st)
             self.assertGreater(st["code_batched"], 2 * ticks, st)
 
