@@ -38,7 +38,7 @@ import overhead
 import tasks
 from _common import (BENCH, ROOT, BenchError, build_dir, check_build, describe_status,
                      has_max_overhead, median, newest_python, python_version, record_cmd,
-                     run_program_json, strobe_bin, tail)
+                     read_cost_probe, run_program_json, strobe_bin, tail)
 
 SECTIONS = ["slowdown", "depth", "tasks", "hooks", "memory", "offcpu"]
 RATES = [100.0, 1000.0]
@@ -311,6 +311,10 @@ def main():
         "runs: %d paired%s   memory run: %g s" % (a.runs, "   (--quick)" if a.quick else "",
                                                    a.memory_seconds),
         "load average at start: %s" % load())
+    probe = read_cost_probe()
+    say("machine: one process_vm_readv of 8 pages costs %s" % (
+        "%.1f us back to back, %.1f us right after a 10 ms sleep (medians of 200; the cold figure "
+        "moves several-fold with the host's load)" % probe if probe else "? (unavailable)"))
     failures = []
     for name in SECTIONS:
         if a.only and name not in a.only:
@@ -321,7 +325,10 @@ def main():
             failures.append("%s: %s: %s" % (name, type(e).__name__, e))
             say("FAILED: section %s: %s" % (name, e))
             traceback.print_exc()
-    say("", "load average at end: %s" % load(),
+    probe = read_cost_probe()
+    say("", "machine at end: 8-page process_vm_readv %s" % (
+        "%.1f us hot, %.1f us after a 10 ms sleep" % probe if probe else "?"),
+        "load average at end: %s" % load(),
         "total time: %.0f s" % (time.monotonic() - t0))
     if failures:
         say("%d failure(s):" % len(failures), *["  " + f for f in failures])
