@@ -48,7 +48,7 @@ $(BUILD)/bin/strobe: $(CLI_OBJ) $(BUILD)/libstrobe.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(SANLD) -o $@ $(CLI_OBJ) $(BUILD)/libstrobe.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(BUILD)/libstrobe.a
+$(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(BUILD)/libstrobe.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -Itests/c -o $@ $< $(BUILD)/libstrobe.a $(LDLIBS)
 

@@ -42,7 +42,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_CFLAGS = "-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1"
 WARN = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-D_GNU_SOURCE"]
 INCLUDES = ["-I" + os.path.join(ROOT, "src", "base"), "-I" + os.path.join(ROOT, "src", "engine"),
-            "-I" + HERE]
+            "-I" + HERE, "-I" + os.path.join(ROOT, "tests", "c")]
 # The engine sources the targets drive (and what those call).  Not the
 # sampler or the asyncio pass: nothing here starts threads or reads /proc.
 ENGINE = ["base/mem.c", "engine/linetable.c", "engine/pyobj.c", "engine/profile.c",
@@ -61,7 +61,8 @@ def targets():
 
 
 def headers():
-    hs = glob.glob(os.path.join(ROOT, "src", "*", "*.h")) + glob.glob(os.path.join(HERE, "*.h"))
+    hs = glob.glob(os.path.join(ROOT, "src", "*", "*.h")) + glob.glob(os.path.join(HERE, "*.h")) + \
+        glob.glob(os.path.join(ROOT, "tests", "c", "opflow_toy.h"))
     return max((os.path.getmtime(h) for h in hs), default=0)
 
 
