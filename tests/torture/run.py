@@ -73,24 +73,11 @@ class CaseSkip(Exception):
 # ---------------------------------------------------------------------------
 # Processes
 
-_live = set()
-
-
-def kill_group(proc, sig=signal.SIGKILL):
-    try:
-        os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.kill()
-    except OSError:
-        pass
-
-
-def _kill_all(*_a):
-    for p in list(_live):
-        kill_group(p)
-    _live.clear()
+# Children in sessions of their own, killed as whole groups on a timeout, on
+# SIGTERM and at exit: tests/py/support.py's set and helpers.
+_live = support._live
+kill_group = support._kill_group
+_kill_all = support._kill_all_live
 
 
 class Result(object):
@@ -851,7 +838,7 @@ def main():
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
 
-    signal.signal(signal.SIGTERM, lambda *a: (_kill_all(), os._exit(143)))
+    support.install_sigterm_cleanup()
     cases = [(n, f) for n, f in CASES if not args.k or any(k in n for k in args.k)]
     if not cases:
         say("no case matches %s; cases: %s" % (args.k, ", ".join(n for n, _ in CASES)))
