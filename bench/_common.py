@@ -251,3 +251,12 @@ def read_cost_probe(rounds=200):
         cold.append((t1 - t0) / 1e3)
         hot.append((t2 - t1) / 1e3)
     return median(hot), median(cold)
+
+
+def wake_cost_probe(rounds=500):
+    """CPU microseconds one sleep-and-wake costs this thread (1 ms sleeps,
+    as a sampler at 1 kHz wakes; a few of them are Python's own)."""
+    t0 = time.thread_time_ns()
+    for _ in range(rounds):
+        time.sleep(0.001)
+    return (time.thread_time_ns() - t0) / rounds / 1e3

@@ -38,7 +38,7 @@ import overhead
 import tasks
 from _common import (BENCH, ROOT, BenchError, build_dir, check_build, describe_status,
                      has_max_overhead, median, newest_python, python_version, record_cmd,
-                     read_cost_probe, run_program_json, strobe_bin, tail)
+                     read_cost_probe, run_program_json, wake_cost_probe, strobe_bin, tail)
 
 SECTIONS = ["slowdown", "depth", "tasks", "hooks", "memory", "offcpu"]
 RATES = [100.0, 1000.0]
@@ -314,7 +314,9 @@ def main():
     probe = read_cost_probe()
     say("machine: one process_vm_readv of 8 pages costs %s" % (
         "%.1f us back to back, %.1f us right after a 10 ms sleep (medians of 200; the cold figure "
-        "moves several-fold with the host's load)" % probe if probe else "? (unavailable)"))
+        "moves several-fold with the host's load)" % probe if probe else "? (unavailable)"),
+        "machine: one 1 ms sleep and wake-up costs %.1f us of the thread's CPU (a sampler pays it every "
+        "pass)" % wake_cost_probe())
     failures = []
     for name in SECTIONS:
         if a.only and name not in a.only:
