@@ -13,7 +13,8 @@ probe() returns a dict for _strobe.start(aio=...), or a string saying why
 task stacks are not available (then strobe profiles threads only).
 """
 import sys
-import weakref
+
+from ._hooks import ImportWatch
 
 _cached = None
 
@@ -36,6 +37,7 @@ class _StandInLoop(object):
 
 def _probe():
     import asyncio
+    import weakref
     from asyncio import tasks as _tasks
     from asyncio import base_events
     from . import _strobe
@@ -162,54 +164,6 @@ def probe():
     return _cached
 
 
-class _ImportWatch(object):
-    """A meta-path finder that does not find anything itself: when asyncio
-    is imported, it lets the real finder find it and runs `then` once the
-    package has executed.  It removes itself (and its wrapper) after."""
-
-    def __init__(self, then):
-        self.then = then
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "asyncio":
-            return None
-        spec = None
-        for finder in list(sys.meta_path):
-            if finder is self:
-                continue
-            find = getattr(finder, "find_spec", None)
-            if find is None:
-                continue
-            spec = find(name, path, target)
-            if spec is not None:
-                break
-        loader = getattr(spec, "loader", None)
-        if loader is None or not hasattr(loader, "exec_module"):
-            return spec
-        orig = loader.exec_module
-        watch = self
-
-        def exec_module(module):
-            try:
-                orig(module)
-            finally:
-                try:
-                    del loader.exec_module
-                except AttributeError:
-                    pass
-                watch.remove()
-            watch.then()
-
-        loader.exec_module = exec_module
-        return spec
-
-    def remove(self):
-        try:
-            sys.meta_path.remove(self)
-        except ValueError:
-            pass
-
-
 _watch = None
 reason = None   # why task stacks are off, when they are
 _patched = []   # (owner, name, original, hook) installed by install_hooks
@@ -284,8 +238,7 @@ def attach(ext):
     if "asyncio.base_events" in sys.modules and "asyncio.tasks" in sys.modules:
         enable()
     else:
-        _watch = _ImportWatch(enable)
-        sys.meta_path.insert(0, _watch)
+        _watch = ImportWatch("asyncio", enable)
 
 
 def detach():

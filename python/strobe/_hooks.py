@@ -2,12 +2,65 @@
 
 Installed on start, removed on stop.  The wrapped functions return and raise
 exactly as before; a failure inside a hook is swallowed, never the caller's.
+A program that has not imported `threading` yet gets the hooks when it does:
+strobe imports neither it nor asyncio itself (each costs the program a few
+milliseconds at start, and changes nothing it does).
 """
 import sys
-import threading
-import types
 
 _installed = None
+_watch = None
+
+
+class ImportWatch(object):
+    """A meta-path finder that finds nothing itself: when module `name` is
+    imported, it lets the real finder find it and runs `then` once the
+    module has executed.  It puts itself first on sys.meta_path, and removes
+    itself (and its wrapper) after, or on remove()."""
+
+    def __init__(self, name, then):
+        self.name = name
+        self.then = then
+        sys.meta_path.insert(0, self)
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.name:
+            return None
+        spec = None
+        for finder in list(sys.meta_path):
+            if finder is self:
+                continue
+            find = getattr(finder, "find_spec", None)
+            if find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                break
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        orig = loader.exec_module
+        watch = self
+
+        def exec_module(module):
+            try:
+                orig(module)
+            finally:
+                try:
+                    del loader.exec_module
+                except AttributeError:
+                    pass
+                watch.remove()
+            watch.then()
+
+        loader.exec_module = exec_module
+        return spec
+
+    def remove(self):
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
 
 
 def _notify(set_name, thread):
@@ -20,10 +73,23 @@ def _notify(set_name, thread):
 
 
 def install(set_name):
-    """Report every thread's name (now and as threads start or are renamed)."""
-    global _installed
+    """Report every thread's name (now and as threads start or are renamed;
+    when `threading` is not imported yet, from when it is)."""
+    global _watch
+    if _installed is not None or _watch is not None:
+        return
+    if "threading" in sys.modules:
+        _install(set_name)
+    else:
+        _watch = ImportWatch("threading", lambda: _install(set_name))
+
+
+def _install(set_name):
+    global _installed, _watch
+    _watch = None
     if _installed is not None:
         return
+    import threading
     Thread = threading.Thread
     # _set_native_id runs in the new thread as it starts (and for the main
     # and dummy threads), before the target: wrapping it keeps the hook off
@@ -47,9 +113,13 @@ def install(set_name):
 
 
 def uninstall():
-    global _installed
+    global _installed, _watch
+    if _watch is not None:
+        _watch.remove()
+        _watch = None
     if _installed is None:
         return
+    import threading
     orig_native, orig_name = _installed
     threading.Thread._set_native_id = orig_native
     threading.Thread.name = orig_name
@@ -65,6 +135,7 @@ def qualify(strobe_ext):
         return 0
     try:
         import gc
+        import types
         wanted = set(strobe_ext.unqualified())
         if not wanted:
             return 0

@@ -172,6 +172,67 @@ class PassThroughTest(StrobeTestCase):
         self.assert_summary(res, out)
 
 
+class StartTest(StrobeTestCase):
+    """What loading strobe does to the program: nothing it can see but
+    strobe's own modules, and its own sitecustomize still runs."""
+
+    MODULES = ("import json, sys\n"
+               "print(json.dumps(sorted(sys.modules)))\n"
+               "print(json.dumps(sorted(sys.builtin_module_names)))\n")
+
+    def test_imports_nothing_of_the_programs(self):
+        # threading and asyncio are hooked when the program imports them,
+        # never imported by strobe (each would cost the program milliseconds
+        # at start and change what it sees).  Built-in modules (atexit) have
+        # no code to load.
+        prog = self.path("mods.py")
+        with open(prog, "w") as f:
+            f.write(self.MODULES)
+        import json
+        plain = support.run([support.PYTHON, prog], env=support.base_env())
+        self.assertEqual(plain.returncode, 0, plain.describe())
+        res = record([prog], out=self.path("out.pprof"), rate=100)
+        self.assertEqual(res.returncode, 0, res.describe())
+        without = set(json.loads(plain.stdout.splitlines()[0]))
+        under = set(json.loads(res.stdout.splitlines()[0]))
+        builtin = set(json.loads(res.stdout.splitlines()[1]))
+        added = sorted(m for m in under - without - builtin
+                       if m != "sitecustomize" and m != "strobe" and not m.startswith("strobe."))
+        self.assertEqual(added, [], "strobe imported modules of its own into the program")
+
+    def test_thread_names_when_threading_comes_later(self):
+        prog = self.path("late.py")
+        with open(prog, "w") as f:
+            f.write("import sys, time\n"
+                    "assert 'threading' not in sys.modules or sys.version_info[:2] == (3, 11)\n"
+                    "import threading\n"
+                    "def spin():\n"
+                    "    end = time.time() + 0.4\n"
+                    "    while time.time() < end: pass\n"
+                    "t = threading.Thread(target=spin, name='late-worker')\n"
+                    "t.start(); t.join()\n")
+        out = self.path("out.pprof")
+        res = record([prog], out=out, rate=200)
+        self.assertEqual(res.returncode, 0, res.describe())
+        samples = self.load(out, res)
+        self.assertGreater(sum(s.count for s in samples if s.thread == "late-worker"), 0,
+                           support.describe_samples(samples))
+
+    def test_users_sitecustomize_runs(self):
+        moddir = self.path("site")
+        os.mkdir(moddir)
+        with open(os.path.join(moddir, "sitecustomize.py"), "w") as f:
+            f.write("import builtins\nbuiltins.USER_SITE_RAN = 'yes'\n")
+        prog = self.path("site_prog.py")
+        with open(prog, "w") as f:
+            f.write("print('user-site:', getattr(__builtins__, 'USER_SITE_RAN', 'no'))\n")
+        env = support.base_env({"PYTHONPATH": moddir})
+        res = record([prog], out=self.path("out.pprof"), rate=100, env=env)
+        self.assertEqual(res.returncode, 0, res.describe())
+        self.assertIn("user-site: yes", res.stdout.splitlines(), res.describe())
+        self.assert_summary(res, self.path("out.pprof"))
+
+
 class SignalTest(StrobeTestCase):
     """SIGINT (Ctrl-C) and SIGTERM mid-run: the program gets them and the
     profile holds the samples taken so far."""
