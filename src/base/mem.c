@@ -27,6 +27,8 @@ struct mem_page {
     uint64_t used;     /* the pass it was last read from in (for the used list) */
 };
 #define PREFETCH_BATCH 128
+#define FILL_CHUNK 1024          /* pages mem_cache_fill hands copy_pages at once */
+#define GEN_PENDING UINT64_MAX   /* a slot in a batch being copied (gen never gets there) */
 #define PIPE_CHUNK 4096   /* below PIPE_BUF-ish capacity: never blocks */
 
 static int readv_ranges(mem_target *t, const mem_iov *iov, int n)
@@ -239,39 +241,28 @@ static const uint8_t *page_get(mem_target *t, uint64_t page)
     return data;
 }
 
-uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok)
+/* Copy the pages pages[0..n) not cached in this pass into the cache, in as
+ * few system calls as there are batches of PREFETCH_BATCH, in the order
+ * given; then `tail` (when want_tail), after every page, in the same call
+ * as the last batch.  A page the kernel cannot read is left out (its reads
+ * go to the target as without this).  Returns the pages copied. */
+static uint32_t copy_pages(mem_target *t, const uint64_t *pages, uint32_t npg, const mem_iov *tail,
+                           int want_tail, int *tail_ok)
 {
-    uint64_t *tmp = t->used_prev;
-    t->used_prev = t->used;
-    t->used = tmp;
-    t->nused_prev = t->nused;
-    t->nused = 0;
-    t->pass++;
-    t->unrecorded = 0;
-    mem_cache_drop(t);
-    int want_tail = tail && tail->size > 0 && tail->size < PAGE;
-    if (tail_ok) *tail_ok = 0;
-    if (!t->pages || t->backend != MEM_VM_READV) {
-        if (want_tail && tail_ok) *tail_ok = mem_readv_fresh(t, tail, 1) == 0;
-        return 0;
-    }
-    if (want_tail && (tail->addr < 4096 || outside(t, tail->addr, tail->size))) {
-        want_tail = 0;   /* fails as a read would */
-        t->failures++;
-    }
     struct iovec local[PREFETCH_BATCH + 1], remote[PREFETCH_BATCH + 1];
     mem_page *tag[PREFETCH_BATCH];
     uint32_t from[PREFETCH_BATCH];
     uint32_t copied = 0, i = 0;
-    while (i < t->nused_prev || want_tail) {
+    while (i < npg || want_tail) {
         int n = 0;
-        for (; i < t->nused_prev && n < PREFETCH_BATCH; i++) {
-            uint64_t page = t->used_prev[i];
+        for (; i < npg && n < PREFETCH_BATCH; i++) {
+            uint64_t page = pages[i];
             size_t slot = slot_of(t, page);
             mem_page *p = &t->pages[slot];
-            if (page < 4096 || (p->gen == t->gen && p->page == page)) continue;
+            /* cached already, or already in this batch */
+            if (page < 4096 || (p->page == page && (p->gen == t->gen || p->gen == GEN_PENDING))) continue;
             p->page = page;
-            p->gen = 0;   /* nothing until the read says so */
+            p->gen = GEN_PENDING;   /* nothing until the read says so */
             local[n].iov_base = t->page_data + slot * PAGE;
             local[n].iov_len = PAGE;
             remote[n].iov_base = (void *)(uintptr_t)page;
@@ -280,7 +271,7 @@ uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok)
             from[n] = i;
             n++;
         }
-        int with_tail = want_tail && i >= t->nused_prev;   /* the last batch */
+        int with_tail = want_tail && i >= npg;   /* the last batch */
         if (with_tail) {
             local[n].iov_base = tail->buf;
             local[n].iov_len = tail->size;
@@ -313,7 +304,52 @@ uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok)
             want_tail = 0;
         }
     }
+    return copied;
+}
+
+uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok)
+{
+    uint64_t *tmp = t->used_prev;
+    t->used_prev = t->used;
+    t->used = tmp;
+    t->nused_prev = t->nused;
+    t->nused = 0;
+    t->pass++;
+    t->unrecorded = 0;
+    mem_cache_drop(t);
+    int want_tail = tail && tail->size > 0 && tail->size < PAGE;
+    if (tail_ok) *tail_ok = 0;
+    if (!t->pages || t->backend != MEM_VM_READV) {
+        if (want_tail && tail_ok) *tail_ok = mem_readv_fresh(t, tail, 1) == 0;
+        return 0;
+    }
+    if (want_tail && (tail->addr < 4096 || outside(t, tail->addr, tail->size))) {
+        want_tail = 0;   /* fails as a read would */
+        t->failures++;
+    }
+    uint32_t copied = copy_pages(t, t->used_prev, t->nused_prev, tail, want_tail, tail_ok);
     t->page_prefetched += copied;
+    return copied;
+}
+
+uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t size)
+{
+    if (!t->pages || t->backend != MEM_VM_READV || !size || size > PAGE) return 0;
+    uint64_t pages[FILL_CHUNK];
+    uint32_t npg = 0, copied = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || npg + 2 > FILL_CHUNK) {
+            copied += copy_pages(t, pages, npg, NULL, 0, NULL);
+            npg = 0;
+            if (i == n) break;
+        }
+        uint64_t a = addr[i];
+        if (a < 4096 || a > UINT64_MAX - size || outside(t, a, size)) continue;
+        uint64_t first = a & ~(uint64_t)(PAGE - 1), last = (a + size - 1) & ~(uint64_t)(PAGE - 1);
+        if (!npg || pages[npg - 1] != first) pages[npg++] = first;
+        if (last != first) pages[npg++] = last;
+    }
+    t->page_filled += copied;
     return copied;
 }
 

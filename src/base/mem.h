@@ -26,6 +26,7 @@ typedef struct mem_target {
     uint64_t page_hits, page_misses;
     uint64_t pass_misses;       /* misses since the last mem_cache_drop */
     uint64_t page_prefetched;   /* pages copied by mem_cache_next_pass */
+    uint64_t page_filled;       /* pages copied by mem_cache_fill */
     /* Pages used (read from) in this pass and in the one before, for
      * mem_cache_next_pass: addresses, in first-use order, at most npages. */
     uint64_t *used, *used_prev;
@@ -72,6 +73,18 @@ void mem_cache_drop(mem_target *t);   /* forget every cached page (O(1)) */
  * page, in the same system call as the last of them when it fits: *tail_ok
  * says whether it was read.  Returns the number of pages copied. */
 uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok);
+/* Copy now, in as few system calls as there are batches of 128 pages and
+ * in the order given, the pages under [addr[i], addr[i] + size) for every i
+ * that are not cached in this pass yet (size at most a page).  For a step
+ * that knows many object addresses at once (every task of a registry): one
+ * sweep instead of one system call per page.  Pages are copied in the order
+ * of the addresses, after everything read before the call, so reads that
+ * rely on a page read later never being older than the pointer that led to
+ * it (mem_cache_on_demand) stay right when the pointers were read before.
+ * A page that fails is left out (its reads go to the target as without).
+ * Returns the pages copied.  The cache should have room for them: a fill
+ * larger than it evicts its own first pages. */
+uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t size);
 /* For the rest of the pass: forget every cached page, read pages as they
  * are met (each copied when first read, so a page read later is never older
  * than one read before it), and do not prefetch them in the next pass.  For

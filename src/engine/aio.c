@@ -92,33 +92,60 @@ static int read_task(mem_target *m, const strobe_layout *L, strobe_aio *A, uint6
     return 0;
 }
 
+/* The tasks of one batch of registry keys (weak: references to tasks),
+ * appended to out[*n..max).  Each step copies the pages of all the batch's
+ * objects first, in one sweep (mem_cache_fill), then reads them from the
+ * copies: the references, then the tasks they point to. */
+static void read_key_batch(mem_target *m, const strobe_layout *L, strobe_aio *A, int weak,
+                           uint64_t *keys, int nk, aio_task *out, int max, int *n)
+{
+    int nt = 0;
+    if (weak) {
+        if (L->wr_object + 8 > 64) return;
+        mem_cache_fill(m, keys, (size_t)nk, (size_t)L->wr_object + 8);
+        for (int i = 0; i < nk; i++) {
+            uint8_t wr[64];
+            if (mem_read(m, keys[i], (size_t)L->wr_object + 8, wr) != 0 ||
+                mem_u64(wr, L->ob_type) != A->weakref_type)
+                continue;   /* the set's dummy, or torn */
+            uint64_t task = mem_u64(wr, L->wr_object);
+            if (!task || task == L->none_addr) continue;   /* dead */
+            keys[nt++] = task;
+        }
+    } else {
+        nt = nk;
+    }
+    mem_cache_fill(m, keys, (size_t)nt, (size_t)A->task_size);
+    for (int i = 0; i < nt && *n < max; i++)
+        if (read_task(m, L, A, keys[i], &out[*n]) == 0) (*n)++;
+}
+
+#define KEY_BATCH 512
+
 int aio_read_tasks(mem_target *m, const strobe_layout *L, strobe_aio *A,
                    aio_task *out, int max, uint64_t *seen)
 {
     int n = 0;
+    uint64_t keys[KEY_BATCH];
     for (int weak = 1; weak >= 0; weak--) {
         int nreg = weak ? A->nreg_weak : A->nreg_strong;
         for (int r = 0; r < nreg; r++) {
             uint8_t *table;
             int64_t size = read_set(m, L, weak ? A->reg_weak[r] : A->reg_strong[r], &table);
             if (size < 0) return -1;
+            int nk = 0;
             for (int64_t i = 0; i < size; i++) {
                 uint64_t key = mem_u64(table, (int32_t)(i * L->setentry_size));
                 if (!key) continue;
                 (*seen)++;
-                if (n >= max) continue;   /* only counted: the caller grows and asks again */
-                uint64_t task = key;
-                if (weak) {
-                    uint8_t wr[64];
-                    if (L->wr_object + 8 > (int32_t)sizeof wr ||
-                        mem_read(m, key, (size_t)L->wr_object + 8, wr) != 0 ||
-                        mem_u64(wr, L->ob_type) != A->weakref_type)
-                        continue;   /* the set's dummy, or torn */
-                    task = mem_u64(wr, L->wr_object);
-                    if (!task || task == L->none_addr) continue;   /* dead */
+                if (n + nk >= max) continue;   /* only counted: the caller grows and asks again */
+                keys[nk++] = key;
+                if (nk == KEY_BATCH) {
+                    read_key_batch(m, L, A, weak, keys, nk, out, max, &n);
+                    nk = 0;
                 }
-                if (read_task(m, L, A, task, &out[n]) == 0) n++;
             }
+            if (nk) read_key_batch(m, L, A, weak, keys, nk, out, max, &n);
             free(table);
         }
     }
@@ -292,6 +319,39 @@ int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, u
         g = next;
     }
     return CHAIN_TORN;
+}
+
+void aio_fill_chains(mem_target *m, const strobe_layout *L, const strobe_aio *A, uint64_t *objs, int n)
+{
+    uint64_t frames[AIO_FILL_BATCH];
+    for (int depth = 0; depth < AIO_FILL_DEPTH && n > 0; depth++) {
+        if (n > AIO_FILL_BATCH) n = AIO_FILL_BATCH;
+        mem_cache_fill(m, objs, (size_t)n, (size_t)L->gen_size);
+        if (L->gen_iframe < 0) {   /* 3.8-3.10: each generator's frame is an object of its own */
+            int nf = 0;
+            for (int i = 0; i < n; i++)
+                if (mem_read(m, objs[i] + (uint64_t)L->gen_frame, 8, &frames[nf]) == 0 && frames[nf]) nf++;
+            mem_cache_fill(m, frames, (size_t)nf, (size_t)L->f_size);
+        }
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            uint64_t type = pyobj_type(m, L, objs[i]), next = 0;
+            int32_t off = -1;
+            if (gen_type_ok(L, type)) {
+                aio_gen g;
+                if (aio_read_gen(m, L, objs[i], &g) == 0 && g.state == GEN_SUSPENDED) next = g.awaiting;
+            } else if (type == A->asend_type) {
+                off = A->asend_gen;
+            } else if (type == A->athrow_type) {
+                off = A->athrow_gen;
+            } else if (type == A->corowrapper_type) {
+                off = A->cw_coro;
+            }
+            if (off >= 0 && mem_read(m, objs[i] + (uint64_t)off, 8, &next) != 0) next = 0;
+            if (next) objs[k++] = next;
+        }
+        n = k;
+    }
 }
 
 int aio_task_name(mem_target *m, const strobe_layout *L, uint64_t name, char *out, size_t cap)

@@ -89,6 +89,17 @@ enum chain_status {
 int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, uint64_t coro,
                    raw_frame *out, int max, int *n, uint64_t *omitted, uint64_t *leaf_future);
 
+/* Copy the pages the chains of these coroutines will be read from, level
+ * by level (the coroutines, then what each awaits, ...: AIO_FILL_DEPTH
+ * levels), each level in one sweep of the page cache (mem_cache_fill).
+ * Reads nothing aio_read_chain would not, in the same order (an object's
+ * page is copied after the pointer to it was read), so that the chains read
+ * after it cost no system call.  objs[] (at most AIO_FILL_BATCH used) is
+ * overwritten. */
+#define AIO_FILL_DEPTH 4
+#define AIO_FILL_BATCH 512
+void aio_fill_chains(mem_target *m, const strobe_layout *L, const strobe_aio *A, uint64_t *objs, int n);
+
 /* The task's name as text ("Task-7" for a lazily named task). -1 when the
  * name object is neither a str nor a small int. */
 int aio_task_name(mem_target *m, const strobe_layout *L, uint64_t name, char *out, size_t cap);

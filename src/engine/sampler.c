@@ -720,7 +720,7 @@ static int finish_locked_write(sampler *s, char *err, size_t errlen);
  *
  * Over the budget, the first lever is the asyncio task stride: when giving
  * task stacks is most of what a pass costs, fewer tasks per pass (each
- * weighted by the stride, so totals stay unbiased) keeps the rate asked.
+ * standing for all the leaves, so totals hold pass by pass) keeps the rate asked.
  * Otherwise, or once the stride is at its limit, the interval grows (by the
  * excess, at most 16x a step).  Well under the budget, the interval comes
  * back first, then the stride.  The interval stays between the one asked
@@ -1050,6 +1050,7 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
         }
     }
     st->page_prefetched = s->mem.page_prefetched;
+    st->page_filled = s->mem.page_filled;
     st->code_batched = s->cc.batched;
     st->code_unchanged = s->cc.unchanged;
     st->torn_threads = s->torn_threads;

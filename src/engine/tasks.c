@@ -43,6 +43,8 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 #define NAME_SNAP 160
+#define NAME_FIRST 64    /* name_snapshot's first read: the header and short names */
+#define NAME_BATCH 512
 
 enum {
     TF_RUNNING = 1,     /* its coroutine is on a thread's stack */
@@ -169,6 +171,12 @@ static int read_tasks(sampler *s)
         memset(tp->by_coro, 0, tp->map_cap * sizeof *tp->by_coro);
         size_t k = 0;
         for (int i = 0; i < n; i++) {
+            if (i % NAME_BATCH == 0) {   /* the names' pages in one sweep, a batch at a time */
+                uint64_t names[NAME_BATCH];
+                int nb = n - i < NAME_BATCH ? n - i : NAME_BATCH;
+                for (int j = 0; j < nb; j++) names[j] = tp->t[i + j].name;
+                mem_cache_fill(&s->mem, names, (size_t)nb, NAME_FIRST);
+            }
             if (find_addr(tp, tp->t[i].addr) >= 0) continue;
             tp->t[k] = tp->t[i];
             uint8_t snap[NAME_SNAP];
@@ -520,7 +528,7 @@ static int name_snapshot(sampler *s, uint64_t name, uint8_t *out)
     const strobe_layout *L = &s->L;
     uint8_t hdr[128];
     /* one read covers the header (and short names) nearly always */
-    const int32_t first = 64;
+    const int32_t first = NAME_FIRST;
     if (!name || L->u_compact_data > 128 || L->long_digit + 8 > first) return -1;
     if (mem_read(&s->mem, name, (size_t)first, hdr) != 0) {
         uint64_t t = pyobj_type(&s->mem, L, name);   /* near the end of a mapping */
@@ -695,7 +703,7 @@ static void note_cycle(sampler *s, int32_t k)
     }
 }
 
-static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
+static void emit_task(sampler *s, size_t nth, int32_t k, double weight)
 {
     taskpass *tp = &s->tp;
     stack_builder b = { s, 0, 0, 0 };
@@ -790,11 +798,15 @@ static void emit_task(sampler *s, size_t nth, int32_t k, int64_t weight)
     /* the running task has its thread's time; a suspended one is off CPU
      * for the whole interval, waiting for what its innermost frame awaits */
     tick_thread *ltt = &s->tt[lth];
-    int64_t off = innermost ? ltt->off : weight * tt->wall;
+    /* a thinned leaf stands for `weight` leaves (not a whole number in
+     * general): its wall time is scaled, its count rounded */
+    int64_t wall = weight == 1.0 ? tt->wall : (int64_t)(weight * (double)tt->wall + 0.5);
+    int64_t count = weight == 1.0 ? 1 : (int64_t)(weight + 0.5);
+    int64_t off = innermost ? ltt->off : wall;
     int cause = innermost ? ltt->cause
                           : off ? (leaf_loc >= 0 ? await_cause(s, (uint32_t)leaf_loc) : CAUSE_OTHER)
                                 : CAUSE_NONE;
-    int64_t v[NVALUES] = { weight, weight * tt->wall, innermost ? ltt->cpu : 0, off };
+    int64_t v[NVALUES] = { count, wall, innermost ? ltt->cpu : 0, off };
     uint32_t labels;
     if (task_sample_labels(s, leaf, innermost, cause, &labels) != 0) return;
     /* a parked task gives the same stack pass after pass: its id is kept */
@@ -856,23 +868,52 @@ void tasks_pass(sampler *s, size_t nth)
     find_cycles(tp, tp->path);
     if (info_reserve(tp, tp->n) != 0) return;
     /* Budget: when stacks for every task would take more than half the
-     * interval, each pass gives stacks for every k-th task only (by a hash
-     * of its address, rotating with the pass) and counts each k times, so
-     * totals stay unbiased and every task is seen every k passes.  The
-     * running task is always sampled. */
+     * interval, each pass gives stacks for every k-th of the leaf tasks
+     * only: those at positions j of the registry order (among the leaves)
+     * with (j + pass) % k == 0, so that a task is seen every k passes while
+     * the order holds.  Each counts nleaves / nselected: exactly the number
+     * of leaves in all, every pass (with k a divisor or not), so the totals
+     * hold pass by pass, not only on average.  The running task is always
+     * sampled (counted once). */
     int64_t t0 = mono_ns();
     uint64_t k = tp->stride ? tp->stride : 1, emitted = 0;
     int cycles = 0;
+    size_t nleaves = 0;
     for (size_t i = 0; i < tp->n; i++) {
         uint8_t fl = tp->flags[i];
         if (fl & TF_BAD) continue;
         if (fl & TF_CYCLE) cycles = 1;
-        if (!((fl & TF_INNERMOST) || !(fl & TF_HAS_CHILD) || (fl & TF_CYCLE))) continue;
+        if (!(fl & TF_INNERMOST) && (!(fl & TF_HAS_CHILD) || (fl & TF_CYCLE))) nleaves++;
+    }
+    if (k > nleaves) k = nleaves ? nleaves : 1;
+    /* the tasks that give a stack this pass, in tp->path (free after find_cycles) */
+    size_t nsel = 0, j = 0;
+    for (size_t i = 0; i < tp->n; i++) {
+        uint8_t fl = tp->flags[i];
+        if (fl & TF_BAD) continue;
         if (fl & TF_INNERMOST) {
-            emit_task(s, nth, (int32_t)i, 1);
-        } else if (k == 1 || strobe_mix64(tp->t[i].addr) % k == s->ticks % k) {
-            emit_task(s, nth, (int32_t)i, (int64_t)k);
-            emitted++;
+            tp->path[nsel++] = (int32_t)i;
+        } else if (!(fl & TF_HAS_CHILD) || (fl & TF_CYCLE)) {
+            if ((j + s->ticks) % k == 0) {
+                tp->path[nsel++] = (int32_t)i;
+                emitted++;
+            }
+            j++;
+        }
+    }
+    double weight = emitted ? (double)nleaves / (double)emitted : 1.0;
+    /* a batch at a time: the pages of their coroutine chains copied in a
+     * few sweeps, then the stacks (their chains read from those copies) */
+    for (size_t b0 = 0; b0 < nsel; b0 += AIO_FILL_BATCH) {
+        size_t b1 = nsel - b0 < AIO_FILL_BATCH ? nsel : b0 + AIO_FILL_BATCH;
+        uint64_t coros[AIO_FILL_BATCH];
+        int nc = 0;
+        for (size_t j = b0; j < b1; j++)
+            if (!(tp->flags[tp->path[j]] & TF_RUNNING)) coros[nc++] = tp->t[tp->path[j]].coro;
+        aio_fill_chains(&s->mem, &s->L, &s->aio, coros, nc);
+        for (size_t j = b0; j < b1; j++) {
+            int32_t i = tp->path[j];
+            emit_task(s, nth, i, tp->flags[i] & TF_INNERMOST ? 1.0 : weight);
         }
     }
     int64_t spent = mono_ns() - t0;

@@ -5,7 +5,11 @@
  * unmapped in between is left out without losing the pages after it in the
  * same batch; more pages than one batch holds are all prefetched; a mid-pass
  * mem_cache_drop does not lose the record of what the pass used; a tail
- * range is read after the pages, in the same call. */
+ * range is read after the pages, in the same call.
+ * mem_cache_fill(): the pages under many scattered objects are copied in
+ * one call each batch, once each (objects sharing a page, or an object on
+ * two pages), in the order given; pages already cached are not copied
+ * again; an unmapped one is left out and fails on demand as before. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +165,53 @@ static void test_no_cache_no_prefetch(void)
     mem_close(&m);
 }
 
+static void test_fill(void)
+{
+    mem_target m;
+    uint8_t *a = area(NPG);
+    /* slots are picked by a hash of the page: room enough that two of
+     * these pages seldom share one (a shared slot costs a read on demand) */
+    CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 16384) == 0);
+    mem_cache_on_demand(&m);
+    uint8_t b[128];
+    /* page 7 is read (cached) before the fill: not copied again */
+    CHECK(mem_read(&m, A(a + 7 * pg), 8, b) == 0 && b[0] == 8);
+    /* objects of 96 bytes, scattered over pages 0..199 in a shuffled order,
+     * three per page, and one across the boundary of pages 250 and 251 */
+    uint64_t addr[601];
+    size_t n = 0;
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 200; i++) addr[n++] = A(a + (size_t)((i * 37) % 200) * pg + (size_t)k * 1000);
+    addr[n++] = A(a + 251 * pg - 40);
+    uint64_t r0 = m.reads;
+    CHECK(mem_cache_fill(&m, addr, n, 96) == 201);   /* 200 - page 7 + 2 */
+    CHECK(m.reads - r0 <= 3);   /* 201 pages: two batches of 128 */
+    CHECK(m.page_filled == 201);
+    /* every read of them is now a hit: no system call */
+    a[5 * pg + 1000] = 0xEE;   /* after the fill: not seen */
+    for (size_t i = 0; i < n; i++) CHECK(mem_read(&m, addr[i], 96, b) == 0);
+    CHECK(mem_read(&m, A(a + 5 * pg + 1000), 1, b) == 0 && b[0] == 6);
+    CHECK(m.reads - r0 <= 3 + 10);   /* without the fill: 201 */
+    /* filled again in the same pass: nothing to copy */
+    CHECK(mem_cache_fill(&m, addr, n, 96) == 0);
+    /* an unmapped page among them: left out, the others copied; its read fails */
+    mem_cache_drop(&m);
+    munmap(a + 100 * pg, pg);
+    uint64_t two[3] = { A(a + 99 * pg), A(a + 100 * pg), A(a + 101 * pg) };
+    CHECK(mem_cache_fill(&m, two, 3, 8) == 2);
+    CHECK(mem_read(&m, two[0], 8, b) == 0 && b[0] == 100);
+    CHECK(mem_read(&m, two[2], 8, b) == 0 && b[0] == 102);
+    CHECK(mem_read(&m, two[1], 8, b) != 0);
+    /* no cache: nothing to do, reads work as before */
+    mem_target m2;
+    CHECK(mem_open(&m2, 0) == 0);
+    CHECK(mem_cache_fill(&m2, two, 1, 8) == 0 && mem_read(&m2, two[0], 8, b) == 0);
+    mem_close(&m2);
+    mem_close(&m);
+    munmap(a, 100 * pg);
+    munmap(a + 101 * pg, (NPG - 101) * pg);
+}
+
 int main(void)
 {
     pg = (size_t)sysconf(_SC_PAGESIZE);
@@ -170,5 +221,6 @@ int main(void)
     RUN(test_growing_cache_keeps_the_record);
     RUN(test_tail);
     RUN(test_no_cache_no_prefetch);
+    RUN(test_fill);
     return CHECK_DONE();
 }

@@ -53,7 +53,7 @@ class Budget(StrobeTestCase):
 
     def test_many_tasks_thinned_with_honest_weights(self):
         """Under the budget, thousands of parked tasks are sampled a few per
-        pass (the stride), each weighted by it: the parked tasks' wall time
+        pass (the stride), standing for all of them: the parked tasks' wall time
         still adds up to the time they were parked, task by task, as with
         every task sampled every pass."""
         out = self.path("w.pprof")
