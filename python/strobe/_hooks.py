@@ -65,9 +65,16 @@ class ImportWatch(object):
 
 def _notify(set_name, thread):
     try:
-        nid = getattr(thread, "native_id", None)
-        if nid:
-            set_name(nid, thread.name)
+        nid, name = getattr(thread, "native_id", None), thread.name
+    except Exception:
+        return
+    _notify_name(set_name, nid, name)
+
+
+def _notify_name(set_name, nid, name):
+    try:
+        if nid and name is not None:
+            set_name(nid, name)
     except Exception:
         pass
 
@@ -81,6 +88,12 @@ def install(set_name):
     if "threading" in sys.modules:
         _install(set_name)
     else:
+        # threading names the thread that imports it MainThread; until the
+        # program does, so does strobe (the one thread there is, nearly
+        # always: the one starting the profiler)
+        import _thread
+        if hasattr(_thread, "get_native_id"):
+            _notify_name(set_name, _thread.get_native_id(), "MainThread")
         _watch = ImportWatch("threading", lambda: _install(set_name))
 
 
