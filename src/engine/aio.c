@@ -92,14 +92,24 @@ static int read_task(mem_target *m, const strobe_layout *L, strobe_aio *A, uint6
     return 0;
 }
 
-/* The tasks of one batch of registry keys (weak: references to tasks),
- * appended to out[*n..max).  Each step copies the pages of all the batch's
- * objects first, in one sweep (mem_cache_fill), then reads them from the
- * copies: the references, then the tasks they point to. */
-static void read_key_batch(mem_target *m, const strobe_layout *L, strobe_aio *A, int weak,
-                           uint64_t *keys, int nk, aio_task *out, int max, int *n)
+int aio_read_task(mem_target *m, const strobe_layout *L, strobe_aio *A, uint64_t addr, aio_task *t)
 {
+    return read_task(m, L, A, addr, t);
+}
+
+int64_t aio_read_registry(mem_target *m, const strobe_layout *L, uint64_t set, uint8_t **table)
+{
+    return read_set(m, L, set, table);
+}
+
+void aio_read_keys(mem_target *m, const strobe_layout *L, strobe_aio *A, int weak, const uint64_t *keys,
+                   int nk, aio_task *out, uint8_t *status)
+{
+    uint64_t addr[AIO_KEY_BATCH];
+    int idx[AIO_KEY_BATCH];
     int nt = 0;
+    if (nk > AIO_KEY_BATCH) nk = AIO_KEY_BATCH;
+    for (int i = 0; i < nk; i++) status[i] = AIO_KEY_NONE;
     if (weak) {
         if (L->wr_object + 8 > 64) return;
         mem_cache_fill(m, keys, (size_t)nk, (size_t)L->wr_object + 8);
@@ -110,23 +120,29 @@ static void read_key_batch(mem_target *m, const strobe_layout *L, strobe_aio *A,
                 continue;   /* the set's dummy, or torn */
             uint64_t task = mem_u64(wr, L->wr_object);
             if (!task || task == L->none_addr) continue;   /* dead */
-            keys[nt++] = task;
+            idx[nt] = i;
+            addr[nt++] = task;
         }
     } else {
-        nt = nk;
+        for (int i = 0; i < nk; i++) {
+            idx[nt] = i;
+            addr[nt++] = keys[i];
+        }
     }
-    mem_cache_fill(m, keys, (size_t)nt, (size_t)A->task_size);
-    for (int i = 0; i < nt && *n < max; i++)
-        if (read_task(m, L, A, keys[i], &out[*n]) == 0) (*n)++;
+    if (nt) mem_cache_fill(m, addr, (size_t)nt, (size_t)A->task_size);
+    for (int j = 0; j < nt; j++) {
+        int rc = read_task(m, L, A, addr[j], &out[idx[j]]);
+        status[idx[j]] = rc == 0 ? AIO_KEY_PENDING : rc == 1 ? AIO_KEY_DONE : AIO_KEY_NONE;
+    }
 }
-
-#define KEY_BATCH 512
 
 int aio_read_tasks(mem_target *m, const strobe_layout *L, strobe_aio *A,
                    aio_task *out, int max, uint64_t *seen)
 {
     int n = 0;
-    uint64_t keys[KEY_BATCH];
+    uint64_t keys[AIO_KEY_BATCH];
+    aio_task got[AIO_KEY_BATCH];
+    uint8_t st[AIO_KEY_BATCH];
     for (int weak = 1; weak >= 0; weak--) {
         int nreg = weak ? A->nreg_weak : A->nreg_strong;
         for (int r = 0; r < nreg; r++) {
@@ -134,18 +150,20 @@ int aio_read_tasks(mem_target *m, const strobe_layout *L, strobe_aio *A,
             int64_t size = read_set(m, L, weak ? A->reg_weak[r] : A->reg_strong[r], &table);
             if (size < 0) return -1;
             int nk = 0;
-            for (int64_t i = 0; i < size; i++) {
+            for (int64_t i = 0; i <= size; i++) {
+                if (nk == AIO_KEY_BATCH || (i == size && nk)) {
+                    aio_read_keys(m, L, A, weak, keys, nk, got, st);
+                    for (int j = 0; j < nk && n < max; j++)
+                        if (st[j] == AIO_KEY_PENDING) out[n++] = got[j];
+                    nk = 0;
+                }
+                if (i == size) break;
                 uint64_t key = mem_u64(table, (int32_t)(i * L->setentry_size));
                 if (!key) continue;
                 (*seen)++;
                 if (n + nk >= max) continue;   /* only counted: the caller grows and asks again */
                 keys[nk++] = key;
-                if (nk == KEY_BATCH) {
-                    read_key_batch(m, L, A, weak, keys, nk, out, max, &n);
-                    nk = 0;
-                }
             }
-            if (nk) read_key_batch(m, L, A, weak, keys, nk, out, max, &n);
             free(table);
         }
     }

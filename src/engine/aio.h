@@ -53,6 +53,26 @@ typedef struct {
     uint64_t name_hash;   /* of the name's bytes, read right after the task (tasks.c) */
 } aio_task;
 
+/* One task object: 0 (a pending task, *t filled), 1 (a task, done), -1
+ * (not a task, or unreadable). */
+int aio_read_task(mem_target *m, const strobe_layout *L, strobe_aio *A, uint64_t addr, aio_task *t);
+
+/* A registry (a set)'s table: its slot count, and a malloc'd copy of its
+ * entries (AIO_SET_KEY/AIO_SET_HASH of entry i); -1 when unreadable. */
+int64_t aio_read_registry(mem_target *m, const strobe_layout *L, uint64_t set, uint8_t **table);
+#define AIO_SET_KEY(L, table, i) mem_u64((table), (int32_t)((i) * (L)->setentry_size))
+#define AIO_SET_HASH(L, table, i) mem_u64((table), (int32_t)((i) * (L)->setentry_size + 8))
+
+/* The tasks behind up to AIO_KEY_BATCH registry keys (weak: references to
+ * tasks), key by key: status[i] says what key i is (enum below), out[i] the
+ * task when AIO_KEY_PENDING.  The references' pages are copied in one sweep
+ * (mem_cache_fill), then the tasks' pages, then each is read. */
+#define AIO_KEY_BATCH 512
+enum { AIO_KEY_PENDING = 1, AIO_KEY_DONE = 2, AIO_KEY_NONE = 3 /* no live task (a dummy, a dead
+                                                                  reference, unreadable) */ };
+void aio_read_keys(mem_target *m, const strobe_layout *L, strobe_aio *A, int weak, const uint64_t *keys,
+                   int nk, aio_task *out, uint8_t *status);
+
 /* Every pending task of the registries, at most max.  *seen counts every
  * registry entry looked at (done tasks, dead references included).  A
  * subclass of a task type met there is added to A's task types.

@@ -922,9 +922,12 @@ static void describe(sampler *s)
         snprintf(buf, sizeof buf,
                  "strobe: asyncio: tasks-read=%" PRIu64 " loop-threads-skipped-torn=%" PRIu64
                  " tasks-skipped-moved=%" PRIu64 " coroutines-unclaimed=%" PRIu64
-                 " chains-torn=%" PRIu64 " tasks-of-stopped-loops=%" PRIu64 " task-stride-max=%" PRIu64,
+                 " chains-torn=%" PRIu64 " tasks-of-stopped-loops=%" PRIu64 " task-stride-max=%" PRIu64
+                 " tasks-from-earlier-reads=%" PRIu64 " tasks-changed-since-read=%" PRIu64
+                 " passes-reading-all-again=%" PRIu64,
                  s->tp.tasks_seen, s->torn_threads, s->tp.moved, s->tp.unclaimed, s->tp.chains_torn,
-                 s->tp.no_loop, s->tp.max_stride ? s->tp.max_stride : 1);
+                 s->tp.no_loop, s->tp.max_stride ? s->tp.max_stride : 1, s->tp.tasks_reused,
+                 s->tp.tasks_changed, s->tp.full_rereads);
         profile_add_comment(p, buf);
     }
     /* what the memory caps refused (profile.h, links.h) */
@@ -1051,6 +1054,9 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     }
     st->page_prefetched = s->mem.page_prefetched;
     st->page_filled = s->mem.page_filled;
+    st->tasks_reused = s->tp.tasks_reused;
+    st->tasks_changed = s->tp.tasks_changed;
+    st->full_rereads = s->tp.full_rereads;
     st->code_batched = s->cc.batched;
     st->code_unchanged = s->cc.unchanged;
     st->torn_threads = s->torn_threads;

@@ -50,6 +50,9 @@ typedef struct {
     uint64_t code_batched;     /* code objects validated in batches at pass starts */
     uint64_t code_unchanged;   /* code objects confirmed with no read (no code made since) */
     uint64_t task_stride;      /* the largest "every k-th task" a pass used */
+    uint64_t tasks_reused;     /* task-passes taken from an earlier pass's read (stride > 1) */
+    uint64_t tasks_changed;    /* ... found changed when read again before use */
+    uint64_t full_rereads;     /* passes that read every task again (an unclaimed coroutine) */
     uint64_t kernel_reads, kernel_read_ns, kernel_read_failures;   /* off-CPU causes */
     uint64_t builtin_frames, builtin_kept, builtin_torn, builtin_not_c, builtin_unanalysable;  /* ccall.c */
     double elapsed_s, rate_achieved;

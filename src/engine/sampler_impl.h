@@ -89,15 +89,27 @@ typedef struct {
 
 #define TASKS_STRIDE_MAX 4096
 
+/* What a registry slot held when it was last read (tasks.c). */
+typedef struct {
+    uint64_t key, hash;      /* the set entry then */
+    aio_task t;              /* the task, when state is AIO_KEY_PENDING */
+    uint8_t state;           /* AIO_KEY_*, 0: to be read */
+    uint8_t fresh;           /* read in this pass */
+} reg_slot;
+#define TASKS_MAX_REG 4
+
 /* Persistent and per-pass state of the asyncio pass (tasks.c). */
 typedef struct {
     aio_task *t;             /* this pass's pending tasks */
     size_t n, cap;
+    reg_slot *slots[TASKS_MAX_REG];   /* per registry, by slot of its set table */
+    size_t nslots[TASKS_MAX_REG];
+    reg_slot **src;          /* per task this pass: the slot it came from */
     uint32_t *by_addr, *by_coro;   /* open addressing: index + 1, 0 = empty */
     size_t map_cap;
     /* per task, this pass */
     int32_t *parent, *thread, *seg_lo, *seg_hi, *path;
-    uint8_t *flags;
+    uint16_t *flags;
     size_t *fr_start;        /* frames of a suspended task in `frames`, leaf first */
     uint32_t *fr_n;
     uint64_t *fr_omitted;
@@ -110,6 +122,9 @@ typedef struct {
     task_info *info;
     size_t info_cap, info_used;
     uint64_t tasks_seen, chains_torn, no_loop, cycles_seen, moved, unclaimed;
+    uint64_t tasks_reused;   /* task-passes served from an earlier pass's read (stride > 1) */
+    uint64_t tasks_changed;  /* ... found changed when read again to be used */
+    uint64_t full_rereads;   /* passes that read every task again (a coroutine no task claimed) */
     raw_frame *tmp;          /* max_depth frames: one chain being read */
     uint64_t stride, max_stride;   /* every k-th task per pass (1: all) */
     uint64_t stride_floor;   /* the overhead budget's least stride (0, 1: none) */

@@ -2,7 +2,9 @@
  * docs/ARCHITECTURE.md, "asyncio").
  *
  * Inputs: every thread's frames (read first, by sampler.c) and every
- * pending task of the registries (read here, after).
+ * pending task of the registries (read here, after; with a stride k > 1,
+ * a task is read every k-th pass and again before it is used: read_tasks,
+ * refresh_task).
  *
  *  1. Running tasks come from the thread stacks: a frame owned by a
  *     coroutine that is some task's coroutine starts that task's segment.
@@ -55,6 +57,7 @@ enum {
     TF_VISITING = 32,
     TF_DONE = 64,
     TF_CHAIN = 128,     /* its chain was read this pass (lazily, when needed) */
+    TF_STALE = 256,     /* taken from an earlier pass's read: read again before use */
 };
 
 struct task_info {
@@ -84,6 +87,8 @@ void tasks_free(taskpass *tp)
     free(tp->seg_hi);
     free(tp->path);
     free(tp->flags);
+    free(tp->src);
+    for (int r = 0; r < TASKS_MAX_REG; r++) free(tp->slots[r]);
     free(tp->fr_start);
     free(tp->fr_n);
     free(tp->fr_omitted);
@@ -108,6 +113,7 @@ static int grow(taskpass *tp, size_t cap)
     GROW(seg_hi);
     GROW(path);
     GROW(flags);
+    GROW(src);
     GROW(fr_start);
     GROW(fr_n);
     GROW(fr_omitted);
@@ -150,46 +156,176 @@ static int32_t find_coro(const taskpass *tp, uint64_t coro)
 
 static int name_snapshot(sampler *s, uint64_t name, uint8_t *out);
 
-/* Read the registries; dedupe (a 3.12 eager task can be in two sets).  Each
- * task's name is read right after it: a task that dies later in the pass
- * may leave its name's memory to another task's name. */
-static int read_tasks(sampler *s)
+/* Read the keys dst[0..nk) of a registry into their slots: the tasks
+ * (aio_read_keys), then their names' pages in one sweep and each name's
+ * snapshot (a task that dies later in the pass may leave its name's memory
+ * to another task's name). */
+static void read_slots(sampler *s, int weak, const uint64_t *keys, reg_slot **dst, int nk)
+{
+    aio_task got[AIO_KEY_BATCH];
+    uint8_t st[AIO_KEY_BATCH];
+    uint64_t names[AIO_KEY_BATCH];
+    aio_read_keys(&s->mem, &s->L, &s->aio, weak, keys, nk, got, st);
+    int nn = 0;
+    for (int j = 0; j < nk; j++)
+        if (st[j] == AIO_KEY_PENDING) names[nn++] = got[j].name;
+    mem_cache_fill(&s->mem, names, (size_t)nn, NAME_FIRST);
+    for (int j = 0; j < nk; j++) {
+        reg_slot *sl = dst[j];
+        sl->state = st[j];
+        sl->fresh = 1;
+        if (st[j] != AIO_KEY_PENDING) continue;
+        uint8_t snap[NAME_SNAP];
+        int len = name_snapshot(s, got[j].name, snap);
+        got[j].name_hash = len < 0 ? 0 : strobe_hash_bytes(snap, (size_t)len);
+        sl->t = got[j];
+    }
+}
+
+/* This pass's tasks, in the registries' order: every slot of every
+ * registry whose key is a pending task.  A slot holding the same key and
+ * hash as when it was read, then a pending task, is read again only every
+ * kread-th pass (its turn: (slot + pass) % kread == 0); in between its
+ * task is taken as read then and marked TF_STALE (read again before it is
+ * used for a stack).  Any other slot is read now.  Dedupes (a 3.12 eager
+ * task can be in two sets), a task read now winning over one from before. */
+static int read_tasks(sampler *s, uint64_t kread)
 {
     taskpass *tp = &s->tp;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!tp->cap && grow(tp, 256) != 0) return -1;
-        uint64_t seen = 0;
-        int n = aio_read_tasks(&s->mem, &s->L, &s->aio, tp->t, (int)tp->cap, &seen);
-        if (n < 0) return -1;
-        if (seen > tp->cap && tp->cap < TASKS_MAX) {
-            size_t want = tp->cap;
-            while (want < seen && want < TASKS_MAX) want *= 2;
-            if (grow(tp, want) != 0) return -1;
-            continue;
-        }
-        memset(tp->by_addr, 0, tp->map_cap * sizeof *tp->by_addr);
-        memset(tp->by_coro, 0, tp->map_cap * sizeof *tp->by_coro);
-        size_t k = 0;
-        for (int i = 0; i < n; i++) {
-            if (i % NAME_BATCH == 0) {   /* the names' pages in one sweep, a batch at a time */
-                uint64_t names[NAME_BATCH];
-                int nb = n - i < NAME_BATCH ? n - i : NAME_BATCH;
-                for (int j = 0; j < nb; j++) names[j] = tp->t[i + j].name;
-                mem_cache_fill(&s->mem, names, (size_t)nb, NAME_FIRST);
+    const strobe_layout *L = &s->L;
+    strobe_aio *A = &s->aio;
+    uint64_t keys[AIO_KEY_BATCH];
+    reg_slot *dst[AIO_KEY_BATCH];
+    int nr = 0, rc = 0;
+    size_t npending = 0;
+    for (int weak = 1; weak >= 0 && rc == 0; weak--) {
+        int nreg = weak ? A->nreg_weak : A->nreg_strong;
+        for (int r = 0; r < nreg && nr < TASKS_MAX_REG; r++) {
+            int ri = nr++;
+            uint8_t *table;
+            int64_t size = aio_read_registry(&s->mem, L, weak ? A->reg_weak[r] : A->reg_strong[r], &table);
+            if (size < 0) {
+                rc = -1;
+                break;
             }
-            if (find_addr(tp, tp->t[i].addr) >= 0) continue;
-            tp->t[k] = tp->t[i];
-            uint8_t snap[NAME_SNAP];
-            int sl = name_snapshot(s, tp->t[k].name, snap);
-            tp->t[k].name_hash = sl < 0 ? 0 : strobe_hash_bytes(snap, (size_t)sl);
+            if (tp->nslots[ri] != (size_t)size) {   /* new, or the set was resized: read every slot */
+                free(tp->slots[ri]);
+                tp->slots[ri] = calloc((size_t)size, sizeof **tp->slots);
+                tp->nslots[ri] = tp->slots[ri] ? (size_t)size : 0;
+                if (!tp->slots[ri]) {
+                    free(table);
+                    rc = -1;
+                    break;
+                }
+            }
+            int nk = 0;
+            for (int64_t i = 0; i <= size; i++) {
+                if (nk == AIO_KEY_BATCH || (i == size && nk)) {
+                    read_slots(s, weak, keys, dst, nk);
+                    nk = 0;
+                }
+                if (i == size) break;
+                reg_slot *sl = &tp->slots[ri][i];
+                uint64_t key = AIO_SET_KEY(L, table, i), hash = AIO_SET_HASH(L, table, i);
+                sl->fresh = 0;
+                if (!key) {
+                    sl->state = 0;
+                    continue;
+                }
+                if (sl->state == AIO_KEY_PENDING && sl->key == key && sl->hash == hash && kread > 1 &&
+                    ((uint64_t)i + s->ticks) % kread != 0) {
+                    npending++;
+                    continue;   /* as read before */
+                }
+                sl->key = key;
+                sl->hash = hash;
+                keys[nk] = key;
+                dst[nk++] = sl;
+            }
+            free(table);
+        }
+    }
+    tp->n = 0;
+    if (rc != 0) return -1;
+    /* every pending slot, in order */
+    size_t want = 0;
+    for (int ri = 0; ri < nr; ri++)
+        for (size_t i = 0; i < tp->nslots[ri]; i++) want += tp->slots[ri][i].state == AIO_KEY_PENDING;
+    if (want > TASKS_MAX) want = TASKS_MAX;
+    if (want > tp->cap || !tp->cap) {
+        size_t cap = tp->cap ? tp->cap : 256;
+        while (cap < want) cap *= 2;
+        if (grow(tp, cap) != 0) return -1;
+    }
+    size_t n = 0;
+    for (int ri = 0; ri < nr; ri++)
+        for (size_t i = 0; i < tp->nslots[ri] && n < want; i++) {
+            reg_slot *sl = &tp->slots[ri][i];
+            if (sl->state != AIO_KEY_PENDING) continue;
+            tp->t[n] = sl->t;
+            tp->src[n] = sl;
+            tp->flags[n] = sl->fresh ? 0 : TF_STALE;
+            n++;
+        }
+    /* dedupe, those read now first */
+    memset(tp->by_addr, 0, tp->map_cap * sizeof *tp->by_addr);
+    uint8_t *drop = (uint8_t *)tp->path;   /* scratch: n bytes, path is n int32 */
+    for (int stale = 0; stale < 2; stale++)
+        for (size_t k = 0; k < n; k++) {
+            if (!(tp->flags[k] & TF_STALE) != !stale) continue;
+            drop[k] = find_addr(tp, tp->t[k].addr) >= 0;
+            if (!drop[k]) map_put(tp->by_addr, tp->map_cap, tp->t[k].addr, (uint32_t)k);
+        }
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (drop[k]) continue;
+        tp->t[m] = tp->t[k];
+        tp->src[m] = tp->src[k];
+        tp->flags[m] = tp->flags[k];
+        m++;
+    }
+    tp->n = m;
+    memset(tp->by_addr, 0, tp->map_cap * sizeof *tp->by_addr);
+    memset(tp->by_coro, 0, tp->map_cap * sizeof *tp->by_coro);
+    for (int stale = 0; stale < 2; stale++)
+        for (size_t k = 0; k < m; k++) {
+            if (!(tp->flags[k] & TF_STALE) != !stale) continue;
             map_put(tp->by_addr, tp->map_cap, tp->t[k].addr, (uint32_t)k);
             if (find_coro(tp, tp->t[k].coro) < 0) map_put(tp->by_coro, tp->map_cap, tp->t[k].coro, (uint32_t)k);
-            k++;
+            if (stale) tp->tasks_reused++;
         }
-        tp->n = k;
-        tp->tasks_seen += k;
+    tp->tasks_seen += m;
+    return 0;
+}
+
+/* A task this pass took from an earlier read (TF_STALE), about to give a
+ * stack or to have one stand on it: read it again now.  0 when it is still
+ * the pending task read then (coroutine and loop; and for a task another
+ * stands on, the same waiter, which is what linked them; a leaf must not
+ * await a task now): its entry is brought up to date.  Else -1: it gives no
+ * stack this pass (TF_BAD), and its slot is read again in the next. */
+static int refresh_task(sampler *s, int32_t k, int stood_on)
+{
+    taskpass *tp = &s->tp;
+    aio_task *t = &tp->t[k];
+    aio_task now;
+    tp->flags[k] &= (uint16_t)~TF_STALE;
+    int same = aio_read_task(&s->mem, &s->L, &s->aio, t->addr, &now) == 0 && now.coro == t->coro &&
+               now.loop == t->loop && (stood_on ? now.waiter == t->waiter : find_addr(tp, now.waiter) < 0);
+    if (same) {
+        /* the name read again too: a task, its coroutine and its name can
+         * all be new objects at the old ones' addresses */
+        uint8_t snap[NAME_SNAP];
+        int len = name_snapshot(s, now.name, snap);
+        now.name_hash = len < 0 ? 0 : strobe_hash_bytes(snap, (size_t)len);
+        *t = now;
+        tp->src[k]->t = now;
+        tp->src[k]->fresh = 1;
         return 0;
     }
+    tp->tasks_changed++;
+    tp->flags[k] |= TF_BAD;
+    tp->src[k]->state = 0;
     return -1;
 }
 
@@ -513,7 +649,7 @@ static void find_cycles(taskpass *tp, int32_t *path)
             path[np++] = cur;
             cur = tp->parent[cur];
         }
-        for (size_t i = 0; i < np; i++) tp->flags[path[i]] = (uint8_t)((tp->flags[path[i]] & ~TF_VISITING) | TF_DONE);
+        for (size_t i = 0; i < np; i++) tp->flags[path[i]] = (uint16_t)((tp->flags[path[i]] & ~TF_VISITING) | TF_DONE);
     }
     for (size_t k = 0; k < tp->n; k++)
         if (tp->parent[k] >= 0) tp->flags[tp->parent[k]] |= TF_HAS_CHILD;
@@ -521,18 +657,21 @@ static void find_cycles(taskpass *tp, int32_t *path)
 
 /* ---- markers and labels --------------------------------------------------------- */
 
-/* The raw bytes that identify a name object's value: its header and
- * characters (str), or its header and digits (int). */
+/* The bytes that identify a name object's value, and only those, so that
+ * snapshots taken passes apart agree while the object lives: for an int,
+ * its header (the count zeroed) and digit; for a str, its type, length,
+ * kind and characters -- not its count, cached hash, interning state, or
+ * the UTF-8 and wide copies CPython caches in the header on demand. */
 static int name_snapshot(sampler *s, uint64_t name, uint8_t *out)
 {
     const strobe_layout *L = &s->L;
     uint8_t hdr[128];
     /* one read covers the header (and short names) nearly always */
     const int32_t first = NAME_FIRST;
-    if (!name || L->u_compact_data > 128 || L->long_digit + 8 > first) return -1;
+    if (!name || L->u_ascii_data > first || L->long_digit + 8 > first) return -1;
     if (mem_read(&s->mem, name, (size_t)first, hdr) != 0) {
         uint64_t t = pyobj_type(&s->mem, L, name);   /* near the end of a mapping */
-        int32_t hl = t == L->long_type ? L->long_digit + 8 : L->u_compact_data;
+        int32_t hl = t == L->long_type ? L->long_digit + 8 : L->u_ascii_data;
         if (!t || mem_read(&s->mem, name, (size_t)hl, hdr) != 0) return -1;
     }
     uint64_t type = mem_u64(hdr, L->ob_type);
@@ -543,18 +682,19 @@ static int name_snapshot(sampler *s, uint64_t name, uint8_t *out)
         return (int)n;
     }
     if (type != L->unicode_type) return -1;
-    if (L->u_compact_data > first && mem_read(&s->mem, name, (size_t)L->u_compact_data, hdr) != 0) return -1;
-    size_t n = (size_t)L->u_compact_data;
-    memcpy(out, hdr, n);
-    memset(out + L->ob_refcnt, 0, 8);
     uint32_t state;
     memcpy(&state, hdr + L->u_state, 4);
     unsigned kind = (state >> L->u_kind_shift) & 7u, ascii = (state >> L->u_ascii_shift) & 1u;
-    uint64_t len = mem_u64(hdr, L->u_length) * kind;
+    uint32_t bits = kind | ascii << 3 | ((state >> L->u_compact_shift) & 1u) << 4;
+    uint64_t length = mem_u64(hdr, L->u_length);
+    size_t n = 0;
+    memcpy(out + n, &type, 8), n += 8;
+    memcpy(out + n, &length, 8), n += 8;
+    memcpy(out + n, &bits, 4), n += 4;
+    uint64_t len = length * kind;
     uint64_t off = (uint64_t)(ascii ? L->u_ascii_data : L->u_compact_data);
-    size_t room = NAME_SNAP - n;
-    if (len > room) len = room;
-    if (off + len <= (uint64_t)first && off >= n) {
+    if (len > NAME_SNAP - n) len = NAME_SNAP - n;
+    if (off + len <= (uint64_t)first) {
         memcpy(out + n, hdr + off, (size_t)len);
     } else if (len && mem_read(&s->mem, name + off, (size_t)len, out + n) != 0) {
         return -1;
@@ -712,6 +852,8 @@ static void emit_task(sampler *s, size_t nth, int32_t k, double weight)
     int64_t leaf_loc = -1;   /* innermost frame of a suspended leaf task */
     for (size_t steps = 0; cur >= 0 && steps <= tp->n; steps++) {
         root = cur;
+        if ((tp->flags[cur] & TF_STALE) && refresh_task(s, cur, cur != k && !(tp->flags[cur] & TF_RUNNING)) != 0)
+            return;
         if (tp->flags[cur] & TF_BAD) return;
         if (tp->flags[cur] & TF_RUNNING) {
             tick_thread *tt = &s->tt[tp->thread[cur]];
@@ -854,13 +996,34 @@ void tasks_pass(sampler *s, size_t nth)
     pthread_mutex_lock(&s->links.lock);
     uint64_t seq_before = s->links.seq + 1;   /* links recorded from now on may be of tasks not read */
     pthread_mutex_unlock(&s->links.lock);
-    if (read_tasks(s) != 0) tp->n = 0;   /* no tasks this pass; threads are still checked */
-    for (size_t k = 0; k < tp->n; k++) {
-        tp->parent[k] = -1;
-        tp->thread[k] = -1;
-        tp->flags[k] = 0;
+    /* With a stride k, a task is read every k-th pass only (read_tasks) and
+     * again when it is used.  A coroutine running on a thread that no task
+     * claims may then be a new task in an old one's slot: read them all. */
+    uint64_t kread = tp->stride > 1 ? tp->stride : 1;
+    struct { uint64_t loop; int step_idx, base_idx, torn; } keep[64];
+    size_t nkeep = nth < 64 ? nth : 64;
+    for (size_t i = 0; i < nkeep; i++)
+        keep[i].loop = s->tt[i].loop, keep[i].step_idx = s->tt[i].step_idx,
+        keep[i].base_idx = s->tt[i].base_idx, keep[i].torn = s->tt[i].torn;
+    for (int attempt = 0;; attempt++) {
+        if (read_tasks(s, kread) != 0) tp->n = 0;   /* no tasks this pass; threads are still checked */
+        int stale = 0;
+        for (size_t k = 0; k < tp->n; k++) {
+            tp->parent[k] = -1;
+            tp->thread[k] = -1;
+            tp->flags[k] &= TF_STALE;
+            stale |= tp->flags[k] != 0;
+        }
+        uint64_t unclaimed = tp->unclaimed;
+        find_running(s, nth);
+        if (!stale || tp->unclaimed == unclaimed || attempt || nth > nkeep) break;
+        tp->unclaimed = unclaimed;
+        for (size_t i = 0; i < nkeep; i++)
+            s->tt[i].loop = keep[i].loop, s->tt[i].step_idx = keep[i].step_idx,
+            s->tt[i].base_idx = keep[i].base_idx, s->tt[i].torn = keep[i].torn;
+        tp->full_rereads++;
+        kread = 1;
     }
-    find_running(s, nth);
     tp->frames.n = 0;
     if (!tp->tmp && !(tp->tmp = malloc((size_t)s->cfg.max_depth * sizeof *tp->tmp))) return;
     link_awaits(tp);
@@ -880,7 +1043,7 @@ void tasks_pass(sampler *s, size_t nth)
     int cycles = 0;
     size_t nleaves = 0;
     for (size_t i = 0; i < tp->n; i++) {
-        uint8_t fl = tp->flags[i];
+        uint16_t fl = tp->flags[i];
         if (fl & TF_BAD) continue;
         if (fl & TF_CYCLE) cycles = 1;
         if (!(fl & TF_INNERMOST) && (!(fl & TF_HAS_CHILD) || (fl & TF_CYCLE))) nleaves++;
@@ -889,7 +1052,7 @@ void tasks_pass(sampler *s, size_t nth)
     /* the tasks that give a stack this pass, in tp->path (free after find_cycles) */
     size_t nsel = 0, j = 0;
     for (size_t i = 0; i < tp->n; i++) {
-        uint8_t fl = tp->flags[i];
+        uint16_t fl = tp->flags[i];
         if (fl & TF_BAD) continue;
         if (fl & TF_INNERMOST) {
             tp->path[nsel++] = (int32_t)i;

@@ -1,16 +1,20 @@
 """Many tasks switching fast, and many short-lived ones.
 
-usage: aio_many.py SECONDS NTASKS
+usage: aio_many.py SECONDS NTASKS [churn]
   phase 1 (SECONDS): NTASKS tasks, each sleeping ~100 us between small steps;
   phase 2 (SECONDS): short-lived tasks created in a loop, named
   short-alpha-N (running func_alpha) and short-beta-N (running func_beta), so
-  that task and coroutine addresses are reused all the time."""
+  that task and coroutine addresses are reused all the time.
+  With "churn": phase 2 only, for SECONDS, while NTASKS tasks named
+  parked-N wait in parked_wait (many parked tasks are thinned: most passes
+  take them from earlier reads)."""
 import asyncio
 import sys
 import time
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
 NTASKS = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+CHURN = len(sys.argv) > 3 and sys.argv[3] == "churn"
 
 
 def step_work():
@@ -43,10 +47,18 @@ async def func_beta():
     spin_beta()
 
 
+async def parked_wait(stop):
+    await stop
+
+
 async def main():
-    deadline = time.monotonic() + SECONDS
-    await asyncio.gather(*[asyncio.create_task(switcher(deadline), name="switch-%d" % i)
-                           for i in range(NTASKS)])
+    stop = asyncio.get_running_loop().create_future()
+    if CHURN:
+        parked = [asyncio.create_task(parked_wait(stop), name="parked-%d" % i) for i in range(NTASKS)]
+    else:
+        deadline = time.monotonic() + SECONDS
+        await asyncio.gather(*[asyncio.create_task(switcher(deadline), name="switch-%d" % i)
+                               for i in range(NTASKS)])
     deadline = time.monotonic() + SECONDS
     n = 0
     while time.monotonic() < deadline:
@@ -56,6 +68,9 @@ async def main():
             batch.append(asyncio.create_task(func_alpha(), name="short-alpha-%d" % n))
             batch.append(asyncio.create_task(func_beta(), name="short-beta-%d" % n))
         await asyncio.gather(*batch)
+    stop.set_result(None)
+    if CHURN:
+        await asyncio.gather(*parked)
 
 
 asyncio.run(main())
