@@ -373,10 +373,13 @@ const code_info *codecache_lookup(codecache *c, uint64_t code)
 int codecache_line(const codecache *c, const code_info *ci, int64_t addr)
 {
     int line = -1;
+    /* A module's first instruction (RESUME, 3.11+) is at line 0 in its own
+     * table: a frame caught there has just started; it is on the code's
+     * first line, which is what it shows. */
     if (addr < 0 || addr > UINT32_MAX ||
         linetable_line((enum linetable_format)c->L->linetable_format, ci->linetable,
                        ci->linetable_len, ci->firstlineno, (uint32_t)addr, &line) != 0 ||
-        line < 0)
+        line <= 0)
         return ci->firstlineno;
     return line;
 }

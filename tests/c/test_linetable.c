@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "codecache.h"
 #include "linetable.h"
 
 #include "fixtures/linetable_38.h"
@@ -234,6 +235,34 @@ static void test_locations_rules(void)
     CHECK(line_of(F, neg, sizeof neg, 5, 0) == 0);
 }
 
+/* 3.11+: a module's first instruction (RESUME) is at line 0 in its own
+ * table (co_lines says so); a frame caught there shows the code's first
+ * line, not line 0. */
+static void test_module_prologue_line(void)
+{
+    static const uint8_t t[] = {
+        0x80 | (13 << 3) | 0, 0x03,   /* [0,2)  no column, -1: line 0 */
+        0x80 | (13 << 3) | 0, 0x02,   /* [2,4)  no column, +1: line 1 */
+        0x80 | (13 << 3) | 0, 0x04,   /* [4,6)  no column, +2: line 3 */
+    };
+    CHECK(line_of(LT_LOCATIONS, t, sizeof t, 1, 0) == 0);   /* the table's own word */
+    strobe_layout L;
+    memset(&L, 0, sizeof L);
+    L.linetable_format = LT_LOCATIONS;
+    codecache c;
+    memset(&c, 0, sizeof c);
+    c.L = &L;
+    code_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.linetable = (uint8_t *)t;
+    ci.linetable_len = sizeof t;
+    ci.firstlineno = 1;
+    CHECK(codecache_line(&c, &ci, 0) == 1);
+    CHECK(codecache_line(&c, &ci, 2) == 1);
+    CHECK(codecache_line(&c, &ci, 4) == 3);
+    CHECK(codecache_line(&c, &ci, -1) == 1);
+}
+
 static void test_bad_arguments(void)
 {
     static const uint8_t t[] = {2, 0};
@@ -383,6 +412,7 @@ int main(void)
     RUN(test_lnotab_rules);
     RUN(test_linetable310_rules);
     RUN(test_locations_rules);
+    RUN(test_module_prologue_line);
     RUN(test_bad_arguments);
     RUN(test_truncated_fixtures);
     RUN(test_mutated_fixtures);
