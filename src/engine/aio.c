@@ -267,7 +267,7 @@ int aio_read_gen(mem_target *m, const strobe_layout *L, uint64_t gen, aio_gen *o
 
 
 /* The code a generator runs, read now (not from this pass's page copies). */
-static int gen_code_now(mem_target *m, const strobe_layout *L, uint64_t gen, uint64_t *code)
+int aio_gen_code_now(mem_target *m, const strobe_layout *L, uint64_t gen, uint64_t *code)
 {
     uint64_t frame;
     mem_iov v = { 0, &frame, 8 };
@@ -299,7 +299,7 @@ int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, u
              * held another one when this pass copied the page.  Its code,
              * read again now, must agree. */
             uint64_t code;
-            if (gen_code_now(m, L, g, &code) != 0 || code != gi.raw.code) return CHAIN_TORN;
+            if (aio_gen_code_now(m, L, g, &code) != 0 || code != gi.raw.code) return CHAIN_TORN;
             if (max > 0) out[(*n)++] = gi.raw;
             return CHAIN_NOT_STARTED;
         }

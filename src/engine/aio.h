@@ -90,6 +90,9 @@ typedef struct {
     uint64_t awaiting_at; /* where that was read (its frame's stack top) */
 } aio_gen;
 
+/* The code a generator runs, read now, bypassing the page copies.  0 or -1. */
+int aio_gen_code_now(mem_target *m, const strobe_layout *L, uint64_t gen, uint64_t *code);
+
 /* Read one generator, coroutine or async generator. 0 or -1. */
 int aio_read_gen(mem_target *m, const strobe_layout *L, uint64_t gen, aio_gen *out);
 

@@ -58,6 +58,7 @@ enum {
     TF_DONE = 64,
     TF_CHAIN = 128,     /* its chain was read this pass (lazily, when needed) */
     TF_STALE = 256,     /* taken from an earlier pass's read: read again before use */
+    TF_REFRESHED = 512, /* ... and read again in this pass (refresh_task) */
 };
 
 struct task_info {
@@ -319,6 +320,7 @@ static int refresh_task(sampler *s, int32_t k, int stood_on)
         int len = name_snapshot(s, now.name, snap);
         now.name_hash = len < 0 ? 0 : strobe_hash_bytes(snap, (size_t)len);
         *t = now;
+        tp->flags[k] |= TF_REFRESHED;
         tp->src[k]->t = now;
         tp->src[k]->fresh = 1;
         return 0;
@@ -546,6 +548,14 @@ static int ensure_chain(sampler *s, int32_t k)
             e->code0 = tp->tmp[0].code;
         }
     }
+    /* A task read again in this pass (refresh_task) was read after pages
+     * this pass had already copied, its coroutine's maybe among them: a new
+     * coroutine at the old one's address would be read as the old one.  Its
+     * code, read now, must agree with the chain's first frame. */
+    uint64_t code_now;
+    if ((tp->flags[k] & TF_REFRESHED) && n > 0 && st == CHAIN_SUSPENDED &&
+        (aio_gen_code_now(&s->mem, &s->L, tp->t[k].coro, &code_now) != 0 || code_now != tp->tmp[0].code))
+        st = CHAIN_TORN;
     if (st == CHAIN_TORN) {
         tp->chains_torn++;
         tp->flags[k] |= TF_BAD;
