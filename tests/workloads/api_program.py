@@ -11,7 +11,8 @@ Modes:
   cm_txt  with strobe.profile(OUTDIR/cm.txt, rate=200, mode="cpu"): cm_burn 0.6 s.
   errors  stop() before any start, start() twice, stop() twice, start again.
   bad     start() with bad arguments, write() with an unknown format.
-  cpu     start(rate=200, mode="cpu") with a sleeping thread; write OUTDIR/cpu.txt.
+  cpu     start(rate=200, mode="cpu", max_overhead=0) with a sleeping thread;
+          write OUTDIR/cpu.txt.
   wall    the same in mode="wall"; write OUTDIR/wall.txt.
   depth   start(rate=200, max_depth=20); 100-deep recursion; write OUTDIR/depth.txt.
 """
@@ -116,7 +117,7 @@ def main():
         t = threading.Thread(target=sleeper, args=(1.5,), name="sleeper")
         t.start()
         time.sleep(0.1)
-        strobe.start(rate=200, mode=mode)
+        strobe.start(rate=200, mode=mode, max_overhead=0)   # counted: the rate asked
         busy(1.0)
         strobe.stop()
         t.join()
