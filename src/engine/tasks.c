@@ -198,7 +198,6 @@ static int read_tasks(sampler *s, uint64_t kread)
     uint64_t keys[AIO_KEY_BATCH];
     reg_slot *dst[AIO_KEY_BATCH];
     int nr = 0, rc = 0;
-    size_t npending = 0;
     for (int weak = 1; weak >= 0 && rc == 0; weak--) {
         int nreg = weak ? A->nreg_weak : A->nreg_strong;
         for (int r = 0; r < nreg && nr < TASKS_MAX_REG; r++) {
@@ -234,10 +233,8 @@ static int read_tasks(sampler *s, uint64_t kread)
                     continue;
                 }
                 if (sl->state == AIO_KEY_PENDING && sl->key == key && sl->hash == hash && kread > 1 &&
-                    ((uint64_t)i + s->ticks) % kread != 0) {
-                    npending++;
+                    ((uint64_t)i + s->ticks) % kread != 0)
                     continue;   /* as read before */
-                }
                 sl->key = key;
                 sl->hash = hash;
                 keys[nk] = key;
