@@ -127,6 +127,7 @@ typedef struct strobe_layout {
     int32_t set_mask;         /* Py_ssize_t: table size - 1 */
     int32_t set_table;        /* setentry * */
     int32_t set_used;         /* Py_ssize_t */
+    int32_t set_fill;         /* Py_ssize_t: active and dummy entries (0: unknown) */
     int32_t setentry_size;    /* sizeof(setentry); the key is its first field */
     int32_t wr_object;        /* PyWeakReference.wr_object (Py_None once dead) */
     uint64_t none_addr;       /* &_Py_NoneStruct */

@@ -37,26 +37,42 @@ int aio_is_task_type(const strobe_aio *A, uint64_t type)
 }
 
 /* Read a set's table: returns the entry count (mask + 1) and a malloc'd copy. */
-static int64_t read_set(mem_target *m, const strobe_layout *L, uint64_t set, uint8_t **table)
+int aio_registry_head(mem_target *m, const strobe_layout *L, uint64_t set, aio_set_head *h)
 {
     uint8_t hdr[128];
     int32_t need = L->set_table + 8;
     if (L->set_mask + 8 > need) need = L->set_mask + 8;
-    *table = NULL;
+    if (L->set_used + 8 > need) need = L->set_used + 8;
+    if (L->set_fill + 8 > need) need = L->set_fill + 8;
     if (need > (int32_t)sizeof hdr || mem_read(m, set, (size_t)need, hdr) != 0) return -1;
     int64_t mask = (int64_t)mem_u64(hdr, L->set_mask);
     uint64_t tab = mem_u64(hdr, L->set_table);
     if (mask < 0 || (uint64_t)mask + 1 > MAX_REG_ENTRIES || ((uint64_t)mask & ((uint64_t)mask + 1)) || !tab)
         return -1;
-    size_t bytes = (size_t)(mask + 1) * (size_t)L->setentry_size;
-    uint8_t *buf = malloc(bytes);
-    if (!buf) return -1;
-    if (mem_read(m, tab, bytes, buf) != 0) {
-        free(buf);
-        return -1;
+    h->size = mask + 1;
+    h->table = tab;
+    h->used = mem_u64(hdr, L->set_used);
+    h->fill = L->set_fill > 0 ? mem_u64(hdr, L->set_fill) : 0;
+    return 0;
+}
+
+int aio_registry_table(mem_target *m, const strobe_layout *L, const aio_set_head *h, uint8_t **buf, size_t *cap)
+{
+    size_t bytes = (size_t)h->size * (size_t)L->setentry_size;
+    if (*cap < bytes) {
+        uint8_t *n = realloc(*buf, bytes);
+        if (!n) return -1;
+        *buf = n;
+        *cap = bytes;
     }
-    *table = buf;
-    return mask + 1;
+    return mem_read(m, h->table, bytes, *buf);
+}
+
+static int64_t read_set(mem_target *m, const strobe_layout *L, uint64_t set, uint8_t **buf, size_t *cap)
+{
+    aio_set_head h;
+    if (aio_registry_head(m, L, set, &h) != 0 || aio_registry_table(m, L, &h, buf, cap) != 0) return -1;
+    return h.size;
 }
 
 /* A subclass of a task type (a program's own Task class, made before the
@@ -95,11 +111,6 @@ static int read_task(mem_target *m, const strobe_layout *L, strobe_aio *A, uint6
 int aio_read_task(mem_target *m, const strobe_layout *L, strobe_aio *A, uint64_t addr, aio_task *t)
 {
     return read_task(m, L, A, addr, t);
-}
-
-int64_t aio_read_registry(mem_target *m, const strobe_layout *L, uint64_t set, uint8_t **table)
-{
-    return read_set(m, L, set, table);
 }
 
 void aio_read_keys(mem_target *m, const strobe_layout *L, strobe_aio *A, int weak, const uint64_t *keys,
@@ -143,12 +154,16 @@ int aio_read_tasks(mem_target *m, const strobe_layout *L, strobe_aio *A,
     uint64_t keys[AIO_KEY_BATCH];
     aio_task got[AIO_KEY_BATCH];
     uint8_t st[AIO_KEY_BATCH];
+    uint8_t *table = NULL;
+    size_t cap = 0;
     for (int weak = 1; weak >= 0; weak--) {
         int nreg = weak ? A->nreg_weak : A->nreg_strong;
         for (int r = 0; r < nreg; r++) {
-            uint8_t *table;
-            int64_t size = read_set(m, L, weak ? A->reg_weak[r] : A->reg_strong[r], &table);
-            if (size < 0) return -1;
+            int64_t size = read_set(m, L, weak ? A->reg_weak[r] : A->reg_strong[r], &table, &cap);
+            if (size < 0) {
+                free(table);
+                return -1;
+            }
             int nk = 0;
             for (int64_t i = 0; i <= size; i++) {
                 if (nk == AIO_KEY_BATCH || (i == size && nk)) {
@@ -164,9 +179,9 @@ int aio_read_tasks(mem_target *m, const strobe_layout *L, strobe_aio *A,
                 if (n + nk >= max) continue;   /* only counted: the caller grows and asks again */
                 keys[nk++] = key;
             }
-            free(table);
         }
     }
+    free(table);
     return n;
 }
 
@@ -280,6 +295,24 @@ int aio_gen_code_now(mem_target *m, const strobe_layout *L, uint64_t gen, uint64
     if (mem_readv_fresh(m, &v, 1) != 0 || !frame) return -1;
     mem_iov c = { frame + (uint64_t)L->f_code, code, 8 };
     return mem_readv_fresh(m, &c, 1);
+}
+
+void aio_gen_code_now_many(mem_target *m, const strobe_layout *L, const uint64_t *gens, uint64_t *codes, int n)
+{
+    mem_iov v[MEM_MAX_IOV];
+    for (int b = 0; b < n; b += MEM_MAX_IOV) {
+        int k = n - b < MEM_MAX_IOV ? n - b : MEM_MAX_IOV;
+        for (int i = 0; i < k; i++) {
+            codes[b + i] = 0;
+            v[i].addr = gens[b + i] + (uint64_t)(L->gen_iframe >= 0 ? L->gen_iframe + L->if_code : L->gen_frame);
+            v[i].buf = &codes[b + i];
+            v[i].size = 8;
+        }
+        /* one call for all; when one of them fails, each alone */
+        if (L->gen_iframe >= 0 && mem_readv_fresh(m, v, k) == 0) continue;
+        for (int i = 0; i < k; i++)
+            if (aio_gen_code_now(m, L, gens[b + i], &codes[b + i]) != 0) codes[b + i] = 0;
+    }
 }
 
 int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, uint64_t coro,

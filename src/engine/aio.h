@@ -57,9 +57,20 @@ typedef struct {
  * (not a task, or unreadable). */
 int aio_read_task(mem_target *m, const strobe_layout *L, strobe_aio *A, uint64_t addr, aio_task *t);
 
-/* A registry (a set)'s table: its slot count, and a malloc'd copy of its
- * entries (AIO_SET_KEY/AIO_SET_HASH of entry i); -1 when unreadable. */
-int64_t aio_read_registry(mem_target *m, const strobe_layout *L, uint64_t set, uint8_t **table);
+/* A registry (a set): its header (slot count, table, and its counts of
+ * entries: active, and active or dummy), then a copy of its table's entries
+ * (AIO_SET_KEY/AIO_SET_HASH of entry i) into *buf, a malloc'd buffer of
+ * *cap bytes kept by the caller and grown as needed.  0, or -1 when
+ * unreadable.  A set whose header shows the same table and counts as
+ * before had no entry added (fill grows) or removed (used falls) in
+ * between, unless both, into a dummy slot: a reader that only looks at some
+ * slots then must check them on use. */
+typedef struct {
+    int64_t size;
+    uint64_t table, used, fill;
+} aio_set_head;
+int aio_registry_head(mem_target *m, const strobe_layout *L, uint64_t set, aio_set_head *h);
+int aio_registry_table(mem_target *m, const strobe_layout *L, const aio_set_head *h, uint8_t **buf, size_t *cap);
 #define AIO_SET_KEY(L, table, i) mem_u64((table), (int32_t)((i) * (L)->setentry_size))
 #define AIO_SET_HASH(L, table, i) mem_u64((table), (int32_t)((i) * (L)->setentry_size + 8))
 
@@ -92,6 +103,9 @@ typedef struct {
 
 /* The code a generator runs, read now, bypassing the page copies.  0 or -1. */
 int aio_gen_code_now(mem_target *m, const strobe_layout *L, uint64_t gen, uint64_t *code);
+/* The same for gens[0..n), in one system call where the layout allows (3.11+:
+ * the frame is inside the generator); codes[i] = 0 where it failed. */
+void aio_gen_code_now_many(mem_target *m, const strobe_layout *L, const uint64_t *gens, uint64_t *codes, int n);
 
 /* Read one generator, coroutine or async generator. 0 or -1. */
 int aio_read_gen(mem_target *m, const strobe_layout *L, uint64_t gen, aio_gen *out);

@@ -246,46 +246,90 @@ static void note_looked(codecache *c, code_info *e)
 }
 
 
-void codecache_next_pass(codecache *c)
+static void stamp(codecache *c, code_info *e);
+
+/* Validate entries ent[0..n) (live, not checked in this mem pass) from
+ * memory as it is now, in as few system calls as there are batches of
+ * CC_BATCH: a versioned entry (3.12+) by its header, another by its header
+ * and windows.  Those that pass are checked for this pass (and stamped);
+ * the others are left to their next lookup, which validates or rebuilds
+ * them alone. */
+static void validate_many(codecache *c, code_info **ent, uint32_t n)
 {
     const strobe_layout *L = c->L;
+    if (!n || L->co_size > CC_MAX_CODE_HDR) return;
+    if (!c->batch && !(c->batch = malloc(sizeof *c->batch))) return;
+    uint8_t (*hdr)[CC_MAX_CODE_HDR] = c->batch->hdr;
+    uint8_t (*win)[CC_NOBJ][CC_WINDOW] = c->batch->win;
+    mem_iov v[CC_BATCH * (1 + CC_NOBJ)];
+    for (uint32_t b = 0; b < n; b += CC_BATCH) {
+        uint32_t m = n - b < CC_BATCH ? n - b : CC_BATCH;
+        int nv = 0;
+        for (uint32_t k = 0; k < m; k++) {
+            code_info *e = ent[b + k];
+            v[nv].addr = e->code; v[nv].buf = hdr[k]; v[nv].size = (size_t)L->co_size;
+            nv++;
+            if (e->version) continue;
+            for (int j = 0; j < CC_NOBJ; j++, nv++) {
+                v[nv].addr = e->obj[j] + 8;
+                v[nv].buf = win[k][j];
+                v[nv].size = CC_WINDOW;
+            }
+        }
+        int ok = mem_readv_fresh(c->mem, v, nv) == 0;
+        for (uint32_t k = 0; k < m; k++) {
+            code_info *e = ent[b + k];
+            if (ok && (e->version ? same_header(L, e, hdr[k]) : same_code(L, e, hdr[k], win[k]))) {
+                c->batched++;
+                if (e->checked != c->mem->gen) stamp(c, e);
+                e->checked = c->mem->gen;
+            } else {
+                e->checked = 0;   /* its next lookup validates (or rebuilds) it alone */
+            }
+        }
+    }
+}
+
+void codecache_next_pass(codecache *c)
+{
     uint64_t *tmp = c->recent_prev;
     c->recent_prev = c->recent;
     c->recent = tmp;
     c->nrecent_prev = c->nrecent;
     c->nrecent = 0;
-    if (!c->slots || L->co_size > CC_MAX_CODE_HDR) return;
-    if (!c->batch && !(c->batch = malloc(sizeof *c->batch))) return;
-    uint8_t (*hdr)[CC_MAX_CODE_HDR] = c->batch->hdr;
-    uint8_t (*win)[CC_NOBJ][CC_WINDOW] = c->batch->win;
+    if (!c->slots) return;
     code_info *ent[CC_BATCH];
-    mem_iov v[CC_BATCH * (1 + CC_NOBJ)];
     uint32_t i = 0;
     while (i < c->nrecent_prev) {
-        int n = 0, nv = 0;
+        uint32_t n = 0;
         for (; i < c->nrecent_prev && n < CC_BATCH; i++) {
             code_info *e = find_slot(c, c->recent_prev[i]);
             if (e->code != c->recent_prev[i] || e->checked == c->mem->gen || e->version) continue;
-            e->checked = c->mem->gen;   /* claimed (a duplicate is skipped); undone below if it fails */
-            ent[n] = e;
-            v[nv].addr = e->code; v[nv].buf = hdr[n]; v[nv].size = (size_t)L->co_size;
-            nv++;
-            for (int k = 0; k < CC_NOBJ; k++, nv++) {
-                v[nv].addr = e->obj[k] + 8;
-                v[nv].buf = win[n][k];
-                v[nv].size = CC_WINDOW;
-            }
-            n++;
+            e->checked = c->mem->gen;   /* claimed: a duplicate is skipped */
+            ent[n++] = e;
         }
-        if (!n) break;
-        int ok = mem_readv_fresh(c->mem, v, nv) == 0;
-        for (int k = 0; k < n; k++) {
-            if (ok && same_code(L, ent[k], hdr[k], win[k])) {
-                c->batched++;
-            } else {
-                ent[k]->checked = 0;   /* its next lookup validates (or rebuilds) it alone */
-            }
+        for (uint32_t k = 0; k < n; k++) ent[k]->checked = 0;
+        validate_many(c, ent, n);
+    }
+}
+
+void codecache_check_many(codecache *c, const uint64_t *codes, size_t n, int counter_same)
+{
+    if (!c->slots) return;
+    code_info *ent[CC_BATCH];
+    uint32_t m = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || m == CC_BATCH) {
+            for (uint32_t k = 0; k < m; k++) ent[k]->checked = 0;
+            validate_many(c, ent, m);
+            m = 0;
+            if (i == n) break;
         }
+        code_info *e = find_slot(c, codes[i]);
+        if (!codes[i] || e->code != codes[i] || e->checked == c->mem->gen) continue;
+        if (counter_same && codecache_confirm(c, codes[i])) continue;
+        e->checked = c->mem->gen;   /* claimed: a duplicate is skipped */
+        ent[m++] = e;
     }
 }
 

@@ -121,6 +121,14 @@ void codecache_set_epoch(codecache *c, uint32_t counter, int ok);
  * 1 when confirmed, 0 when its lookup must validate it as usual. */
 int codecache_confirm(codecache *c, uint64_t code);
 
+/* Before looking up many codes at once (frames read from the target's
+ * memory in this pass): confirm with no read those an unchanged code
+ * counter vouches for (counter_same: the counter, read after every one of
+ * these frames, still has this pass's starting value), and validate the
+ * other known entries in a few batched reads.  Unknown codes are left to
+ * their lookup. */
+void codecache_check_many(codecache *c, const uint64_t *codes, size_t n, int counter_same);
+
 /* Line of the instruction at byte offset addr (clamped to firstlineno when
  * the table has no answer). */
 int codecache_line(const codecache *c, const code_info *ci, int64_t addr);

@@ -111,6 +111,7 @@ void links_child(links *l, uint64_t child, uint64_t child_coro, uint64_t parent,
     e->parent_coro = parent_coro;
     e->kind = kind;
     e->seq = ++l->seq;
+    l->ver++;
 out:
     pthread_mutex_unlock(&l->lock);
 }
@@ -127,6 +128,7 @@ void links_awaitable(links *l, uint64_t key, const uint64_t *children, size_t n,
     }
     pthread_mutex_lock(&l->lock);
     await_link *e = l->a_cap ? a_slot(l->a, l->a_cap, key) : NULL;
+    l->ver++;
     if (e && e->key) a_delete(l, e);
     if (copy) {
         if (2 * (l->a_used + 1) > l->a_cap && (l->a_used >= LINKS_MAX || a_grow(l) != 0)) {
@@ -165,6 +167,7 @@ void links_prune(links *l, uint64_t before, int (*alive)(void *, uint64_t), void
         child_link *e = &l->c[i];
         if (e->child && e->seq < before && !alive(arg, e->child)) {
             c_delete(l, e);   /* the slot now holds a shifted entry: look again */
+            l->ver++;
             continue;
         }
         i++;

@@ -53,6 +53,7 @@ typedef struct {
     size_t a_cap, a_used;
     size_t a_coro;           /* how many keys are coroutines (found in chains) */
     uint64_t seq, dropped;
+    uint64_t ver;            /* bumped by every change of the child or awaitable links */
 } links;
 
 int links_init(links *l);

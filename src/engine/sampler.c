@@ -505,6 +505,14 @@ static void builtin_leaf(sampler *s, tick_thread *tt)
     tt->raw_n++;
 }
 
+int sampler_counter_same(sampler *s)
+{
+    if (!s->L.code_counter_addr || !s->cc.epoch_ok) return 0;
+    uint32_t v = 0;
+    mem_iov io = { s->L.code_counter_addr, &v, sizeof v };
+    return mem_readv_fresh(&s->mem, &io, 1) == 0 && v == s->cc.epoch;
+}
+
 static void tick(sampler *s, int64_t now)
 {
     if (s->test_stuck && s->ticks == 3)

@@ -93,10 +93,12 @@ typedef struct {
 typedef struct {
     uint64_t key, hash;      /* the set entry then */
     aio_task t;              /* the task, when state is AIO_KEY_PENDING */
+    uint64_t read_gen;       /* the read_tasks call that read it (taskpass.gen) */
+    uint32_t idx;            /* its task's index in taskpass.t, or TASK_NONE */
     uint8_t state;           /* AIO_KEY_*, 0: to be read */
-    uint8_t fresh;           /* read in this pass */
 } reg_slot;
 #define TASKS_MAX_REG 4
+#define TASK_NONE UINT32_MAX
 
 /* Persistent and per-pass state of the asyncio pass (tasks.c). */
 typedef struct {
@@ -104,6 +106,33 @@ typedef struct {
     size_t n, cap;
     reg_slot *slots[TASKS_MAX_REG];   /* per registry, by slot of its set table */
     size_t nslots[TASKS_MAX_REG];
+    /* each registry's table as read in this pass and in the one before
+     * (swapped after each read): a table that did not change needs only
+     * the slots whose turn it is */
+    uint8_t *tab[TASKS_MAX_REG], *tab_prev[TASKS_MAX_REG];
+    size_t tab_cap[TASKS_MAX_REG], tab_prev_cap[TASKS_MAX_REG];
+    int64_t tab_prev_n[TASKS_MAX_REG];   /* slots in tab_prev; -1: none */
+    aio_set_head head[TASKS_MAX_REG];    /* each registry's header when last read */
+    aio_set_head head_now[TASKS_MAX_REG];   /* ... as read at this pass's start (heads_ok) */
+    int heads_ok;
+    int nreg_last;           /* registries read last time */
+    uint64_t gen;            /* read_tasks calls */
+    int list_ok;             /* t, src, by_addr, by_coro still hold the last read's list */
+    int rescan;              /* a slot was found changed on use: look at every slot next read */
+    /* the task graph of awaits and hooks' links, kept while nothing it was
+     * built from changed (see tasks_pass) */
+    int32_t *parent0;
+    uint16_t *gflags;
+    int graph_ok, graph_dirty;
+    uint64_t graph_links_ver;
+    uint64_t lists_built, graphs_built;   /* stats */
+    /* preparing a batch of stacks (prepare_stacks) */
+    int32_t *plist;          /* the tasks the batch uses */
+    uint64_t *scratch;       /* addresses, then codes read now, per plist entry */
+    uint64_t *code_now;      /* per task: its coroutine's code read now (TF_CODE_NOW) */
+    uint64_t *codes;         /* codes to check before their lookups */
+    size_t codes_cap;
+    size_t frames_checked;   /* chain frames (in `frames`) whose codes were checked */
     reg_slot **src;          /* per task this pass: the slot it came from */
     uint32_t *by_addr, *by_coro;   /* open addressing: index + 1, 0 = empty */
     size_t map_cap;
@@ -243,5 +272,10 @@ int sampler_same_stack(sampler *s, uint32_t stack, const uint32_t *locs, size_t 
 /* tasks.c */
 void tasks_pass(sampler *s, size_t nthreads);
 void tasks_free(taskpass *tp);
+
+/* The code counter (3.12+), read now, still has the value read at this
+ * pass's start: no code object was made since.  0 when it moved, could not
+ * be read, or there is none (before 3.12). */
+int sampler_counter_same(sampler *s);
 
 #endif

@@ -59,6 +59,9 @@ enum {
     TF_CHAIN = 128,     /* its chain was read this pass (lazily, when needed) */
     TF_STALE = 256,     /* taken from an earlier pass's read: read again before use */
     TF_REFRESHED = 512, /* ... and read again in this pass (refresh_task) */
+    TF_CODE_NOW = 1024, /* code_now holds its coroutine's code, read after that */
+    TF_PREP = 2048,     /* taken into the batch being prepared */
+    TF_SEL = 4096,      /* gives a stack of its own this pass */
 };
 
 struct task_info {
@@ -89,7 +92,17 @@ void tasks_free(taskpass *tp)
     free(tp->path);
     free(tp->flags);
     free(tp->src);
-    for (int r = 0; r < TASKS_MAX_REG; r++) free(tp->slots[r]);
+    free(tp->parent0);
+    free(tp->gflags);
+    free(tp->plist);
+    free(tp->scratch);
+    free(tp->code_now);
+    free(tp->codes);
+    for (int r = 0; r < TASKS_MAX_REG; r++) {
+        free(tp->slots[r]);
+        free(tp->tab[r]);
+        free(tp->tab_prev[r]);
+    }
     free(tp->fr_start);
     free(tp->fr_n);
     free(tp->fr_omitted);
@@ -115,6 +128,11 @@ static int grow(taskpass *tp, size_t cap)
     GROW(path);
     GROW(flags);
     GROW(src);
+    GROW(parent0);
+    GROW(gflags);
+    GROW(plist);
+    GROW(scratch);
+    GROW(code_now);
     GROW(fr_start);
     GROW(fr_n);
     GROW(fr_omitted);
@@ -157,38 +175,141 @@ static int32_t find_coro(const taskpass *tp, uint64_t coro)
 
 static int name_snapshot(sampler *s, uint64_t name, uint8_t *out);
 
+/* A task's waiter changed from `was` to `now`: the kept graph stands on
+ * waiters that are tasks or awaitables the hooks reported; a change from
+ * or to one of those means building it again. */
+static void note_waiter(sampler *s, uint64_t was, uint64_t now)
+{
+    taskpass *tp = &s->tp;
+    if (was == now || tp->graph_dirty || !tp->graph_ok) return;
+    if (!tp->list_ok || find_addr(tp, was) >= 0 || find_addr(tp, now) >= 0) {
+        tp->graph_dirty = 1;
+        return;
+    }
+    links *l = &s->links;
+    pthread_mutex_lock(&l->lock);
+    if (l->a_used && (links_find_awaitable(l, was) || links_find_awaitable(l, now))) tp->graph_dirty = 1;
+    pthread_mutex_unlock(&l->lock);
+}
+
 /* Read the keys dst[0..nk) of a registry into their slots: the tasks
  * (aio_read_keys), then their names' pages in one sweep and each name's
  * snapshot (a task that dies later in the pass may leave its name's memory
- * to another task's name). */
-static void read_slots(sampler *s, int weak, const uint64_t *keys, reg_slot **dst, int nk)
+ * to another task's name).  A slot still holding the task it held (address
+ * and coroutine) updates that task in the pass's list in place; 1 when some
+ * slot holds another task, or none where there was one, or one where there
+ * was none: the list must be built again. */
+static int read_slots(sampler *s, int weak, const uint64_t *keys, reg_slot **dst, int nk)
 {
+    taskpass *tp = &s->tp;
     aio_task got[AIO_KEY_BATCH];
     uint8_t st[AIO_KEY_BATCH];
     uint64_t names[AIO_KEY_BATCH];
     aio_read_keys(&s->mem, &s->L, &s->aio, weak, keys, nk, got, st);
-    int nn = 0;
+    int nn = 0, changed = 0;
     for (int j = 0; j < nk; j++)
         if (st[j] == AIO_KEY_PENDING) names[nn++] = got[j].name;
     mem_cache_fill(&s->mem, names, (size_t)nn, NAME_FIRST);
     for (int j = 0; j < nk; j++) {
         reg_slot *sl = dst[j];
+        uint8_t was = sl->state;
         sl->state = st[j];
-        sl->fresh = 1;
-        if (st[j] != AIO_KEY_PENDING) continue;
+        sl->read_gen = tp->gen;
+        if (st[j] != AIO_KEY_PENDING) {
+            changed |= was == AIO_KEY_PENDING || was == 0;
+            continue;
+        }
         uint8_t snap[NAME_SNAP];
         int len = name_snapshot(s, got[j].name, snap);
         got[j].name_hash = len < 0 ? 0 : strobe_hash_bytes(snap, (size_t)len);
+        if (was != AIO_KEY_PENDING || sl->t.addr != got[j].addr || sl->t.coro != got[j].coro) {
+            changed = 1;
+        } else {
+            note_waiter(s, sl->t.waiter, got[j].waiter);
+            if (tp->list_ok && sl->idx < tp->n && tp->src[sl->idx] == sl) {
+                tp->t[sl->idx] = got[j];
+                tp->flags[sl->idx] = 0;
+            }
+        }
         sl->t = got[j];
     }
+    return changed;
+}
+
+/* The registries' headers, from the pages copied at the pass's start (the
+ * sets are where every pointer the task pass follows starts from: what it
+ * reads after is newer).  Every registry read, or heads_ok stays 0. */
+static void read_heads(sampler *s)
+{
+    taskpass *tp = &s->tp;
+    strobe_aio *A = &s->aio;
+    int nr = 0;
+    tp->heads_ok = 0;
+    for (int weak = 1; weak >= 0; weak--) {
+        int nreg = weak ? A->nreg_weak : A->nreg_strong;
+        for (int r = 0; r < nreg && nr < TASKS_MAX_REG; r++)
+            if (aio_registry_head(&s->mem, &s->L, weak ? A->reg_weak[r] : A->reg_strong[r], &tp->head_now[nr++]) != 0)
+                return;
+    }
+    tp->heads_ok = 1;
+}
+
+#define TURN_READ_MAX 128   /* slots whose turn it is, read entry by entry rather than the whole table */
+#define TURN_GROUP 8        /* passes whose turns are read together */
+
+/* The passes that read turns, and how many passes' turns each reads: with
+ * a stride k, a slot is read every k-th pass, on its turn ((slot + pass) %
+ * k == 0); the turns of up to TURN_GROUP passes in a row are read together,
+ * in the first of them (one set of system calls instead of several). */
+static uint64_t turn_group(uint64_t kread)
+{
+    return kread < TURN_GROUP ? kread : TURN_GROUP;
+}
+
+static int on_turn(uint64_t i, uint64_t ticks, uint64_t kread)
+{
+    uint64_t g = turn_group(kread);
+    return ticks % g == 0 && (i + ticks) % kread < g;
+}
+
+/* The slots of a table of `size` whose turn it is (in idx[], at most max;
+ * returns how many there are, max + 1 when more). */
+static size_t turn_slots(uint64_t size, uint64_t ticks, uint64_t kread, uint64_t *idx, size_t max)
+{
+    uint64_t g = turn_group(kread);
+    size_t n = 0;
+    if (ticks % g) return 0;
+    for (uint64_t r = 0; r < g; r++)
+        for (uint64_t i = (r + kread - ticks % kread) % kread; i < size; i += kread) {
+            if (n == max) return max + 1;
+            idx[n++] = i;
+        }
+    return n;
+}
+
+/* The entries of slots idx[0..n) of a registry's table (at `remote`), read
+ * now into their places in `table`: one system call. */
+static int read_turn_entries(sampler *s, uint64_t remote, uint8_t *table, const uint64_t *idx, size_t n)
+{
+    mem_iov v[TURN_READ_MAX];
+    size_t esz = (size_t)s->L.setentry_size;
+    for (size_t j = 0; j < n; j++) {
+        v[j].addr = remote + idx[j] * esz;
+        v[j].buf = table + idx[j] * esz;
+        v[j].size = esz;
+    }
+    return n ? mem_readv_fresh(&s->mem, v, (int)n) : 0;
 }
 
 /* This pass's tasks, in the registries' order: every slot of every
  * registry whose key is a pending task.  A slot holding the same key and
- * hash as when it was read, then a pending task, is read again only every
- * kread-th pass (its turn: (slot + pass) % kread == 0); in between its
- * task is taken as read then and marked TF_STALE (read again before it is
- * used for a stack).  Any other slot is read now.  Dedupes (a 3.12 eager
+ * hash as when it was read is read again only every kread-th pass (its
+ * turn: (slot + pass) % kread == 0); in between its task is taken as read
+ * then and marked TF_STALE (read again before it is used for a stack).  A
+ * table that did not change since the last read (one memcmp) is not gone
+ * through at all: only the slots whose turn it is are read.  The list
+ * (tp->t, its maps) is built again only when some slot's task changed;
+ * else the tasks read now are updated in place.  Dedupes (a 3.12 eager
  * task can be in two sets), a task read now winning over one from before. */
 static int read_tasks(sampler *s, uint64_t kread)
 {
@@ -197,58 +318,132 @@ static int read_tasks(sampler *s, uint64_t kread)
     strobe_aio *A = &s->aio;
     uint64_t keys[AIO_KEY_BATCH];
     reg_slot *dst[AIO_KEY_BATCH];
-    int nr = 0, rc = 0;
+    int nr = 0, rc = 0, nk = 0;
+    int changed = !tp->list_ok, rescan = tp->rescan;
+    tp->rescan = 0;
+    tp->gen++;
+    if (tp->list_ok)
+        for (size_t k = 0; k < tp->n; k++) tp->flags[k] = TF_STALE;
+    uint64_t turns[TURN_READ_MAX];
+    size_t esz = (size_t)L->setentry_size;
     for (int weak = 1; weak >= 0 && rc == 0; weak--) {
         int nreg = weak ? A->nreg_weak : A->nreg_strong;
         for (int r = 0; r < nreg && nr < TASKS_MAX_REG; r++) {
             int ri = nr++;
-            uint8_t *table;
-            int64_t size = aio_read_registry(&s->mem, L, weak ? A->reg_weak[r] : A->reg_strong[r], &table);
-            if (size < 0) {
+            aio_set_head h = tp->head_now[ri];
+            if (!tp->heads_ok && aio_registry_head(&s->mem, L, weak ? A->reg_weak[r] : A->reg_strong[r], &h) != 0) {
                 rc = -1;
                 break;
             }
+            int64_t size = h.size;
             if (tp->nslots[ri] != (size_t)size) {   /* new, or the set was resized: read every slot */
                 free(tp->slots[ri]);
                 tp->slots[ri] = calloc((size_t)size, sizeof **tp->slots);
                 tp->nslots[ri] = tp->slots[ri] ? (size_t)size : 0;
+                tp->tab_prev_n[ri] = -1;
+                changed = 1;
                 if (!tp->slots[ri]) {
-                    free(table);
                     rc = -1;
                     break;
                 }
+                for (int64_t i = 0; i < size; i++) tp->slots[ri][i].idx = TASK_NONE;
             }
-            int nk = 0;
-            for (int64_t i = 0; i <= size; i++) {
-                if (nk == AIO_KEY_BATCH || (i == size && nk)) {
-                    read_slots(s, weak, keys, dst, nk);
-                    nk = 0;
+            /* The same header as last time, with few slots to read: only
+             * their entries are read (entries changed unseen, see
+             * aio_registry_head, are found on their turn or on use); else
+             * the whole table, compared with the last. */
+            size_t nturn = kread > 1 ? turn_slots((uint64_t)size, s->ticks, kread, turns, TURN_READ_MAX) : (size_t)-1;
+            int partial = !rescan && kread > 1 && tp->tab_prev_n[ri] == size && nturn <= TURN_READ_MAX &&
+                          !memcmp(&h, &tp->head[ri], sizeof h) &&
+                          read_turn_entries(s, h.table, tp->tab_prev[ri], turns, nturn) == 0;
+            tp->head[ri] = h;
+            int same = 0;
+            if (!partial) {
+                if (aio_registry_table(&s->mem, L, &h, &tp->tab[ri], &tp->tab_cap[ri]) != 0) {
+                    rc = -1;
+                    break;
                 }
-                if (i == size) break;
-                reg_slot *sl = &tp->slots[ri][i];
-                uint64_t key = AIO_SET_KEY(L, table, i), hash = AIO_SET_HASH(L, table, i);
-                sl->fresh = 0;
-                if (!key) {
-                    sl->state = 0;
-                    continue;
-                }
-                if (sl->state == AIO_KEY_PENDING && sl->key == key && sl->hash == hash && kread > 1 &&
-                    ((uint64_t)i + s->ticks) % kread != 0)
-                    continue;   /* as read before */
-                sl->key = key;
-                sl->hash = hash;
-                keys[nk] = key;
-                dst[nk++] = sl;
+                same = !rescan && kread > 1 && tp->tab_prev_n[ri] == size &&
+                       memcmp(tp->tab[ri], tp->tab_prev[ri], (size_t)size * esz) == 0;
             }
-            free(table);
+            /* partial: the entries read are in tab_prev, which stays the table to
+             * compare the next with */
+            const uint8_t *table = partial ? tp->tab_prev[ri] : tp->tab[ri];
+#define QUEUE(sl_, key_)                              \
+    do {                                              \
+        keys[nk] = (key_);                            \
+        dst[nk++] = (sl_);                            \
+        if (nk == AIO_KEY_BATCH) {                    \
+            changed |= read_slots(s, weak, keys, dst, nk); \
+            nk = 0;                                   \
+        }                                             \
+    } while (0)
+            if (same) {
+                for (uint64_t i = 0; i < (uint64_t)size && s->ticks % turn_group(kread) == 0; i++) {
+                    if (!on_turn(i, s->ticks, kread)) continue;
+                    uint64_t key = AIO_SET_KEY(L, table, i);
+                    if (key) QUEUE(&tp->slots[ri][i], key);
+                }
+            } else {
+                /* every slot, or (partial) those whose turn it is */
+                for (size_t j = 0; j < (partial ? nturn : (size_t)size); j++) {
+                    int64_t i = partial ? (int64_t)turns[j] : (int64_t)j;
+                    reg_slot *sl = &tp->slots[ri][i];
+                    uint64_t key = AIO_SET_KEY(L, table, i), hash = AIO_SET_HASH(L, table, i);
+                    if (!key) {
+                        changed |= sl->state == AIO_KEY_PENDING;
+                        sl->state = 0;
+                        continue;
+                    }
+                    if (sl->key != key || sl->hash != hash) {
+                        changed |= sl->state == AIO_KEY_PENDING;
+                        sl->state = 0;
+                    } else if (sl->state && kread > 1 && !on_turn((uint64_t)i, s->ticks, kread)) {
+                        continue;   /* as read before */
+                    }
+                    sl->key = key;
+                    sl->hash = hash;
+                    QUEUE(sl, key);
+                }
+            }
+#undef QUEUE
+            if (nk) changed |= read_slots(s, weak, keys, dst, nk);
+            nk = 0;
+            if (partial) continue;
+            /* this table is the one to compare the next with */
+            uint8_t *tb = tp->tab_prev[ri];
+            size_t tc = tp->tab_prev_cap[ri];
+            tp->tab_prev[ri] = tp->tab[ri];
+            tp->tab_prev_cap[ri] = tp->tab_cap[ri];
+            tp->tab[ri] = tb;
+            tp->tab_cap[ri] = tc;
+            tp->tab_prev_n[ri] = size;
         }
     }
-    tp->n = 0;
-    if (rc != 0) return -1;
-    /* every pending slot, in order */
+    if (rc != 0) {
+        tp->n = 0;
+        tp->list_ok = 0;
+        for (int ri = 0; ri < TASKS_MAX_REG; ri++) tp->tab_prev_n[ri] = -1;
+        return -1;
+    }
+    if (nr != tp->nreg_last) changed = 1;
+    tp->nreg_last = nr;
+    if (!changed) {   /* the same tasks: those read now are up to date in place */
+        for (size_t k = 0; k < tp->n; k++) tp->tasks_reused += tp->flags[k] == TF_STALE;
+        tp->tasks_seen += tp->n;
+        return 0;
+    }
+    /* build the list again: every pending slot, in order */
+    tp->lists_built++;
+    tp->graph_dirty = 1;
+    tp->list_ok = 0;
     size_t want = 0;
     for (int ri = 0; ri < nr; ri++)
-        for (size_t i = 0; i < tp->nslots[ri]; i++) want += tp->slots[ri][i].state == AIO_KEY_PENDING;
+        for (size_t i = 0; i < tp->nslots[ri]; i++) {
+            tp->slots[ri][i].idx = TASK_NONE;
+            want += tp->slots[ri][i].state == AIO_KEY_PENDING;
+        }
+    tp->n = 0;
     if (want > TASKS_MAX) want = TASKS_MAX;
     if (want > tp->cap || !tp->cap) {
         size_t cap = tp->cap ? tp->cap : 256;
@@ -262,37 +457,43 @@ static int read_tasks(sampler *s, uint64_t kread)
             if (sl->state != AIO_KEY_PENDING) continue;
             tp->t[n] = sl->t;
             tp->src[n] = sl;
-            tp->flags[n] = sl->fresh ? 0 : TF_STALE;
+            tp->flags[n] = sl->read_gen == tp->gen ? 0 : TF_STALE;
             n++;
         }
-    /* dedupe, those read now first */
-    memset(tp->by_addr, 0, tp->map_cap * sizeof *tp->by_addr);
-    uint8_t *drop = (uint8_t *)tp->path;   /* scratch: n bytes, path is n int32 */
-    for (int stale = 0; stale < 2; stale++)
-        for (size_t k = 0; k < n; k++) {
-            if (!(tp->flags[k] & TF_STALE) != !stale) continue;
-            drop[k] = find_addr(tp, tp->t[k].addr) >= 0;
-            if (!drop[k]) map_put(tp->by_addr, tp->map_cap, tp->t[k].addr, (uint32_t)k);
-        }
-    size_t m = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (drop[k]) continue;
-        tp->t[m] = tp->t[k];
-        tp->src[m] = tp->src[k];
-        tp->flags[m] = tp->flags[k];
-        m++;
-    }
-    tp->n = m;
     memset(tp->by_addr, 0, tp->map_cap * sizeof *tp->by_addr);
     memset(tp->by_coro, 0, tp->map_cap * sizeof *tp->by_coro);
+    size_t m = n;
+    if (nr > 1) {
+        /* dedupe (only sets apart can hold one task twice), those read now
+         * first; then the map is made again over the compacted list */
+        uint8_t *drop = (uint8_t *)tp->path;   /* scratch: n bytes, path is n int32 */
+        for (int stale = 0; stale < 2; stale++)
+            for (size_t k = 0; k < n; k++) {
+                if (!(tp->flags[k] & TF_STALE) != !stale) continue;
+                drop[k] = find_addr(tp, tp->t[k].addr) >= 0;
+                if (!drop[k]) map_put(tp->by_addr, tp->map_cap, tp->t[k].addr, (uint32_t)k);
+            }
+        m = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (drop[k]) continue;
+            tp->t[m] = tp->t[k];
+            tp->src[m] = tp->src[k];
+            tp->flags[m] = tp->flags[k];
+            m++;
+        }
+        memset(tp->by_addr, 0, tp->map_cap * sizeof *tp->by_addr);
+    }
+    tp->n = m;
     for (int stale = 0; stale < 2; stale++)
         for (size_t k = 0; k < m; k++) {
             if (!(tp->flags[k] & TF_STALE) != !stale) continue;
             map_put(tp->by_addr, tp->map_cap, tp->t[k].addr, (uint32_t)k);
             if (find_coro(tp, tp->t[k].coro) < 0) map_put(tp->by_coro, tp->map_cap, tp->t[k].coro, (uint32_t)k);
+            tp->src[k]->idx = (uint32_t)k;
             if (stale) tp->tasks_reused++;
         }
     tp->tasks_seen += m;
+    tp->list_ok = 1;
     return 0;
 }
 
@@ -316,15 +517,16 @@ static int refresh_task(sampler *s, int32_t k, int stood_on)
         uint8_t snap[NAME_SNAP];
         int len = name_snapshot(s, now.name, snap);
         now.name_hash = len < 0 ? 0 : strobe_hash_bytes(snap, (size_t)len);
+        note_waiter(s, t->waiter, now.waiter);   /* the graph is built again next pass if it matters */
         *t = now;
         tp->flags[k] |= TF_REFRESHED;
         tp->src[k]->t = now;
-        tp->src[k]->fresh = 1;
         return 0;
     }
     tp->tasks_changed++;
     tp->flags[k] |= TF_BAD;
     tp->src[k]->state = 0;
+    tp->rescan = 1;   /* its slot is read again in the next pass */
     return -1;
 }
 
@@ -497,10 +699,20 @@ static void find_running(sampler *s, size_t nth)
             tt->torn = 1;
             for (int32_t t = outer; t >= 0; t = tp->parent[t]) tp->flags[t] |= TF_BAD;
         }
-        if (tt->loop && !tt->torn) {
-            loop_entry *e = remember_loop(tp, tt->loop, tt->te->key, s->ticks, tt->step_idx >= 0);
-            keep_base(s, e, tt);
-        }
+        if (tt->loop && !tt->torn) remember_loop(tp, tt->loop, tt->te->key, s->ticks, tt->step_idx >= 0);
+    }
+}
+
+/* Each loop thread read whole this pass keeps its base (once the codes of
+ * its frames are checked: check_codes). */
+static void keep_bases(sampler *s, size_t nth)
+{
+    taskpass *tp = &s->tp;
+    for (size_t i = 0; i < nth; i++) {
+        tick_thread *tt = &s->tt[i];
+        if (!tt->ok || !tt->loop || tt->torn) continue;
+        loop_entry *e = find_loop(tp, tt->loop);
+        if (e && e->tick == s->ticks && e->key == tt->te->key) keep_base(s, e, tt);
     }
 }
 
@@ -549,9 +761,11 @@ static int ensure_chain(sampler *s, int32_t k)
      * this pass had already copied, its coroutine's maybe among them: a new
      * coroutine at the old one's address would be read as the old one.  Its
      * code, read now, must agree with the chain's first frame. */
-    uint64_t code_now;
+    uint64_t code_now = tp->code_now[k];
     if ((tp->flags[k] & TF_REFRESHED) && n > 0 && st == CHAIN_SUSPENDED &&
-        (aio_gen_code_now(&s->mem, &s->L, tp->t[k].coro, &code_now) != 0 || code_now != tp->tmp[0].code))
+        (!(tp->flags[k] & TF_CODE_NOW) && aio_gen_code_now(&s->mem, &s->L, tp->t[k].coro, &code_now) != 0))
+        code_now = 0;
+    if ((tp->flags[k] & TF_REFRESHED) && n > 0 && st == CHAIN_SUSPENDED && code_now != tp->tmp[0].code)
         st = CHAIN_TORN;
     if (st == CHAIN_TORN) {
         tp->chains_torn++;
@@ -571,27 +785,30 @@ static int ensure_chain(sampler *s, int32_t k)
 
 /* ---- links and cycles ----------------------------------------------------------- */
 
-static void link_awaits(taskpass *tp)
+/* "A awaits B" (A's fut_waiter is B): B's parent is A, the first such A.
+ * flags: skip the tasks marked TF_BAD (NULL: none). */
+static void link_awaits(taskpass *tp, int32_t *par, const uint16_t *flags)
 {
     for (size_t k = 0; k < tp->n; k++) {
-        if (tp->flags[k] & TF_BAD) continue;
+        if (flags && (flags[k] & TF_BAD)) continue;
         int32_t w = find_addr(tp, tp->t[k].waiter);
-        if (w >= 0 && w != (int32_t)k && tp->parent[w] < 0) tp->parent[w] = (int32_t)k;
+        if (w >= 0 && w != (int32_t)k && par[w] < 0) par[w] = (int32_t)k;
     }
 }
 
 /* The children an awaitable stands for become children of task k; a child
  * that is itself such an awaitable (gather of gathers) is expanded. */
-static void expand_awaitable(taskpass *tp, const links *l, const await_link *e, int32_t k, int depth)
+static void expand_awaitable(taskpass *tp, int32_t *par, const links *l, const await_link *e, int32_t k,
+                             int depth)
 {
     for (uint32_t i = 0; i < e->n; i++) {
         int32_t c = find_addr(tp, e->children[i]);
         if (c >= 0) {
-            if (c != k && tp->parent[c] < 0) tp->parent[c] = k;
+            if (c != k && par[c] < 0) par[c] = k;
             continue;
         }
         const await_link *sub = depth < 8 ? links_find_awaitable(l, e->children[i]) : NULL;
-        if (sub && sub != e) expand_awaitable(tp, l, sub, k, depth + 1);
+        if (sub && sub != e) expand_awaitable(tp, par, l, sub, k, depth + 1);
     }
 }
 
@@ -602,64 +819,72 @@ static int task_alive(void *arg, uint64_t addr)
 
 /* Links from the hooks: awaitables in a task's wait (gather, shield, wait),
  * then strong and weak child links, each only where nothing stronger set a
- * parent.  Every link is checked against this pass's tasks. */
-static void link_hooks(sampler *s, uint64_t seq_before)
+ * parent.  Every link is checked against this pass's tasks.  per_pass: the
+ * graph of this pass alone (running and torn tasks skipped; wait()'s
+ * coroutine keys found in chains, read now); else the graph kept across
+ * passes, from the tasks' entries only.  Returns the links' version it
+ * was built from. */
+static uint64_t link_hooks(sampler *s, uint64_t seq_before, int32_t *par, int per_pass)
 {
     taskpass *tp = &s->tp;
     links *l = &s->links;
     pthread_mutex_lock(&l->lock);
     if (l->a_used) {
         for (size_t k = 0; k < tp->n; k++) {
-            if (tp->flags[k] & (TF_BAD | TF_RUNNING)) continue;
+            if (per_pass && (tp->flags[k] & (TF_BAD | TF_RUNNING))) continue;
             const await_link *e = links_find_awaitable(l, tp->t[k].waiter);
-            if (e) expand_awaitable(tp, l, e, (int32_t)k, 0);
+            if (e) expand_awaitable(tp, par, l, e, (int32_t)k, 0);
             /* keys that are coroutines (wait()) sit in the chain: read it
              * only while there are such keys */
-            if (!l->a_coro || find_addr(tp, tp->t[k].waiter) >= 0 || ensure_chain(s, (int32_t)k) != 0)
+            if (!per_pass || !l->a_coro || find_addr(tp, tp->t[k].waiter) >= 0 || ensure_chain(s, (int32_t)k) != 0)
                 continue;
             const raw_frame *f = tp->frames.f + tp->fr_start[k];
             for (uint32_t i = 0; i < tp->fr_n[k]; i++)
-                if ((e = links_find_awaitable(l, f[i].gen))) expand_awaitable(tp, l, e, (int32_t)k, 0);
+                if ((e = links_find_awaitable(l, f[i].gen))) expand_awaitable(tp, par, l, e, (int32_t)k, 0);
         }
     }
     if (l->c_used) {
         for (int kind = LINK_STRONG; kind >= LINK_WEAK; kind--) {
             for (size_t k = 0; k < tp->n; k++) {
-                if (tp->parent[k] >= 0) continue;
+                if (par[k] >= 0) continue;
                 const child_link *e = links_find_child(l, tp->t[k].addr);
                 if (!e || e->kind != kind || e->child_coro != tp->t[k].coro) continue;
                 int32_t p = find_addr(tp, e->parent);
-                if (p >= 0 && p != (int32_t)k && tp->t[p].coro == e->parent_coro) tp->parent[k] = p;
+                if (p >= 0 && p != (int32_t)k && tp->t[p].coro == e->parent_coro) par[k] = p;
             }
         }
         if (l->c_used > 2 * tp->n + 1024) links_prune(l, seq_before, task_alive, tp);
     }
+    uint64_t ver = l->ver;
     pthread_mutex_unlock(&l->lock);
+    return ver;
 }
 
-static void find_cycles(taskpass *tp, int32_t *path)
+/* Marks the tasks on a cycle of `par` (TF_CYCLE) and those with a child
+ * (TF_HAS_CHILD) in `flags`. */
+static void find_cycles(size_t n, const int32_t *par, uint16_t *flags, int32_t *path)
 {
-    for (size_t k = 0; k < tp->n; k++) {
-        if (tp->flags[k] & TF_DONE) continue;
+    for (size_t k = 0; k < n; k++) {
+        if (flags[k] & TF_DONE) continue;
         size_t np = 0;
         int32_t cur = (int32_t)k;
-        while (cur >= 0 && !(tp->flags[cur] & TF_DONE)) {
-            if (tp->flags[cur] & TF_VISITING) {   /* closed a loop: mark it */
+        while (cur >= 0 && !(flags[cur] & TF_DONE)) {
+            if (flags[cur] & TF_VISITING) {   /* closed a loop: mark it */
                 int32_t c = cur;
                 do {
-                    tp->flags[c] |= TF_CYCLE;
-                    c = tp->parent[c];
+                    flags[c] |= TF_CYCLE;
+                    c = par[c];
                 } while (c != cur);
                 break;
             }
-            tp->flags[cur] |= TF_VISITING;
+            flags[cur] |= TF_VISITING;
             path[np++] = cur;
-            cur = tp->parent[cur];
+            cur = par[cur];
         }
-        for (size_t i = 0; i < np; i++) tp->flags[path[i]] = (uint16_t)((tp->flags[path[i]] & ~TF_VISITING) | TF_DONE);
+        for (size_t i = 0; i < np; i++) flags[path[i]] = (uint16_t)((flags[path[i]] & ~TF_VISITING) | TF_DONE);
     }
-    for (size_t k = 0; k < tp->n; k++)
-        if (tp->parent[k] >= 0) tp->flags[tp->parent[k]] |= TF_HAS_CHILD;
+    for (size_t k = 0; k < n; k++)
+        if (par[k] >= 0) flags[par[k]] |= TF_HAS_CHILD;
 }
 
 /* ---- markers and labels --------------------------------------------------------- */
@@ -974,6 +1199,102 @@ static void emit_task(sampler *s, size_t nth, int32_t k, double weight)
     sampler_add(s, stack, labels, v);
 }
 
+static int codes_reserve(taskpass *tp, size_t n)
+{
+    if (n <= tp->codes_cap) return 0;
+    uint64_t *c = realloc(tp->codes, n * sizeof *c);
+    if (!c) return -1;
+    tp->codes = c;
+    tp->codes_cap = n;
+    return 0;
+}
+
+/* Before the lookups of this pass's codes: those of the threads' frames
+ * (threads: the first call in a pass) and of the chain frames read since
+ * the last call, confirmed by one read of the code counter (3.12+), else
+ * validated in batched reads (codecache_check_many). */
+static void check_codes(sampler *s, size_t nth, int threads)
+{
+    taskpass *tp = &s->tp;
+    size_t want = tp->frames.n - tp->frames_checked;
+    if (threads)
+        for (size_t i = 0; i < nth; i++)
+            if (s->tt[i].ok) want += s->tt[i].raw_n;
+    if (!want || codes_reserve(tp, want) != 0) return;   /* (else each validated at its lookup) */
+    size_t n = 0;
+    for (size_t i = tp->frames_checked; i < tp->frames.n; i++) tp->codes[n++] = tp->frames.f[i].code;
+    if (threads)
+        for (size_t i = 0; i < nth; i++)
+            if (s->tt[i].ok)
+                for (size_t k = 0; k < s->tt[i].raw_n; k++) tp->codes[n++] = s->raw.f[s->tt[i].raw_start + k].code;
+    codecache_check_many(&s->cc, tp->codes, n, sampler_counter_same(s));
+    tp->frames_checked = tp->frames.n;
+}
+
+/* Everything the stacks of tasks sel[0..nsel) read, read together: the
+ * tasks they use (each, and the tasks it stands on), those taken from an
+ * earlier pass read again (refresh_task; their objects' and names' pages in
+ * two sweeps), the code their coroutines run read now (one call), then
+ * their coroutine chains (the pages level by level, aio_fill_chains).
+ * emit_task then reads nothing more for them. */
+static void prepare_stacks(sampler *s, const int32_t *sel, size_t nsel)
+{
+    taskpass *tp = &s->tp;
+    const strobe_layout *L = &s->L;
+    size_t np = 0;
+    for (size_t j = 0; j < nsel; j++) tp->flags[sel[j]] |= TF_SEL;
+    for (size_t j = 0; j < nsel; j++)
+        for (int32_t cur = sel[j], steps = 0; cur >= 0 && (size_t)steps <= tp->n && !(tp->flags[cur] & TF_PREP);
+             steps++) {
+            tp->flags[cur] |= TF_PREP;
+            tp->plist[np++] = cur;
+            cur = tp->parent[cur];
+        }
+    size_t ns = 0;
+    for (size_t i = 0; i < np; i++)
+        if (tp->flags[tp->plist[i]] & TF_STALE) tp->scratch[ns++] = tp->t[tp->plist[i]].addr;
+    if (ns) {
+        mem_cache_fill(&s->mem, tp->scratch, ns, (size_t)s->aio.task_size);
+        ns = 0;
+        for (size_t i = 0; i < np; i++)
+            if (tp->flags[tp->plist[i]] & TF_STALE) tp->scratch[ns++] = tp->t[tp->plist[i]].name;
+        mem_cache_fill(&s->mem, tp->scratch, ns, NAME_FIRST);
+        for (size_t i = 0; i < np; i++) {
+            int32_t k = tp->plist[i];
+            if (tp->flags[k] & TF_STALE) refresh_task(s, k, !(tp->flags[k] & (TF_SEL | TF_RUNNING)));
+        }
+    }
+    /* the code of each coroutine read again with its task, read now */
+    size_t nc = 0;
+    for (size_t i = 0; i < np; i++) {
+        uint16_t fl = tp->flags[tp->plist[i]];
+        if ((fl & TF_REFRESHED) && !(fl & (TF_RUNNING | TF_BAD))) tp->scratch[nc++] = tp->t[tp->plist[i]].coro;
+    }
+    if (nc && codes_reserve(tp, nc) == 0) {   /* (else each read alone by ensure_chain) */
+        aio_gen_code_now_many(&s->mem, L, tp->scratch, tp->codes, (int)nc);
+        nc = 0;
+        for (size_t i = 0; i < np; i++) {
+            int32_t k = tp->plist[i];
+            uint16_t fl = tp->flags[k];
+            if (!(fl & TF_REFRESHED) || (fl & (TF_RUNNING | TF_BAD))) continue;
+            tp->code_now[k] = tp->codes[nc++];
+            tp->flags[k] |= TF_CODE_NOW;
+        }
+    }
+    /* the chains */
+    nc = 0;
+    for (size_t i = 0; i < np; i++) {
+        int32_t k = tp->plist[i];
+        if (!(tp->flags[k] & (TF_RUNNING | TF_BAD | TF_CHAIN))) tp->scratch[nc++] = tp->t[k].coro;
+    }
+    for (size_t c0 = 0; c0 < nc; c0 += AIO_FILL_BATCH)
+        aio_fill_chains(&s->mem, L, &s->aio, tp->scratch + c0, (int)(nc - c0 < AIO_FILL_BATCH ? nc - c0 : AIO_FILL_BATCH));
+    for (size_t i = 0; i < np; i++) {
+        int32_t k = tp->plist[i];
+        if (!(tp->flags[k] & (TF_RUNNING | TF_BAD))) ensure_chain(s, k);
+    }
+}
+
 /* The stride for the next pass, from the cost per task stack of this one:
  * the task stacks of a pass should take at most half the interval, and no
  * more than the overhead budget allows (stride_floor, set by budget_step in
@@ -999,6 +1320,7 @@ void tasks_pass(sampler *s, size_t nth)
      * its coroutine, then what that awaits: each copied when first met, so
      * never older than what pointed to it), not from the pass start's
      * prefetched copies, which are older than all of them. */
+    read_heads(s);
     mem_cache_on_demand(&s->mem);
     pthread_mutex_lock(&s->links.lock);
     uint64_t seq_before = s->links.seq + 1;   /* links recorded from now on may be of tasks not read */
@@ -1029,13 +1351,52 @@ void tasks_pass(sampler *s, size_t nth)
             s->tt[i].loop = keep[i].loop, s->tt[i].step_idx = keep[i].step_idx,
             s->tt[i].base_idx = keep[i].base_idx, s->tt[i].torn = keep[i].torn;
         tp->full_rereads++;
+        tp->heads_ok = 0;
         kread = 1;
     }
     tp->frames.n = 0;
+    tp->frames_checked = 0;
     if (!tp->tmp && !(tp->tmp = malloc((size_t)s->cfg.max_depth * sizeof *tp->tmp))) return;
-    link_awaits(tp);
-    link_hooks(s, seq_before);
-    find_cycles(tp, tp->path);
+    /* The graph.  Built from the tasks' entries and the hooks' links alone,
+     * it is kept from pass to pass while neither changed in a way it
+     * depends on: the list of tasks (read_tasks), a waiter that is a task or
+     * an awaitable (note_waiter), the links (their version).  This pass's
+     * own links, running tasks nested in others' steps (find_running), go
+     * on top.  While wait()'s coroutine keys exist, which are found in the
+     * tasks' chains, the graph is this pass's alone. */
+    pthread_mutex_lock(&s->links.lock);
+    uint64_t links_ver = s->links.ver;
+    size_t a_coro = s->links.a_coro;
+    pthread_mutex_unlock(&s->links.lock);
+    if (a_coro) {
+        link_awaits(tp, tp->parent, tp->flags);
+        link_hooks(s, seq_before, tp->parent, 1);
+        find_cycles(tp->n, tp->parent, tp->flags, tp->path);
+        tp->graph_ok = 0;
+    } else {
+        if (!tp->graph_ok || tp->graph_dirty || tp->graph_links_ver != links_ver) {
+            for (size_t k = 0; k < tp->n; k++) {
+                tp->parent0[k] = -1;
+                tp->gflags[k] = 0;
+            }
+            link_awaits(tp, tp->parent0, NULL);
+            tp->graph_links_ver = link_hooks(s, seq_before, tp->parent0, 0);
+            find_cycles(tp->n, tp->parent0, tp->gflags, tp->path);
+            tp->graph_ok = 1;
+            tp->graph_dirty = 0;
+            tp->graphs_built++;
+        }
+        int nested = 0;
+        for (size_t k = 0; k < tp->n; k++) {
+            if (tp->parent[k] >= 0) nested = 1;
+            else tp->parent[k] = tp->parent0[k];
+        }
+        if (nested) {
+            find_cycles(tp->n, tp->parent, tp->flags, tp->path);
+        } else {
+            for (size_t k = 0; k < tp->n; k++) tp->flags[k] |= tp->gflags[k] & (TF_HAS_CHILD | TF_CYCLE);
+        }
+    }
     if (info_reserve(tp, tp->n) != 0) return;
     /* Budget: when stacks for every task would take more than half the
      * interval, each pass gives stacks for every k-th of the leaf tasks
@@ -1072,20 +1433,19 @@ void tasks_pass(sampler *s, size_t nth)
         }
     }
     double weight = emitted ? (double)nleaves / (double)emitted : 1.0;
-    /* a batch at a time: the pages of their coroutine chains copied in a
-     * few sweeps, then the stacks (their chains read from those copies) */
+    /* a batch at a time: what their stacks read, read together
+     * (prepare_stacks), their codes checked, then the stacks */
     for (size_t b0 = 0; b0 < nsel; b0 += AIO_FILL_BATCH) {
         size_t b1 = nsel - b0 < AIO_FILL_BATCH ? nsel : b0 + AIO_FILL_BATCH;
-        uint64_t coros[AIO_FILL_BATCH];
-        int nc = 0;
-        for (size_t j = b0; j < b1; j++)
-            if (!(tp->flags[tp->path[j]] & TF_RUNNING)) coros[nc++] = tp->t[tp->path[j]].coro;
-        aio_fill_chains(&s->mem, &s->L, &s->aio, coros, nc);
+        prepare_stacks(s, tp->path + b0, b1 - b0);
+        check_codes(s, nth, b0 == 0);
         for (size_t j = b0; j < b1; j++) {
             int32_t i = tp->path[j];
             emit_task(s, nth, i, tp->flags[i] & TF_INNERMOST ? 1.0 : weight);
         }
     }
+    if (!nsel) check_codes(s, nth, 1);
+    keep_bases(s, nth);
     int64_t spent = mono_ns() - t0;
     tp->emit_ns += spent;
     set_stride(s, tp, emitted, spent);

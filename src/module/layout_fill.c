@@ -316,6 +316,7 @@ void strobe_layout_fill(strobe_layout *L)
     L->set_mask = OFF(PySetObject, mask);
     L->set_table = OFF(PySetObject, table);
     L->set_used = OFF(PySetObject, used);
+    L->set_fill = OFF(PySetObject, fill);
     L->setentry_size = (int32_t)sizeof(setentry);
     L->wr_object = OFF(PyWeakReference, wr_object);
     L->none_addr = (uint64_t)(uintptr_t)Py_None;
