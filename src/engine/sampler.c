@@ -726,12 +726,14 @@ static int finish_locked_write(sampler *s, char *err, size_t errlen);
  * program using less than a tenth of a core counts as using a tenth (so an
  * idle program, whose budget would be nothing, is still sampled).
  *
- * Over the budget, the first lever is the asyncio task stride: when giving
- * task stacks is most of what a pass costs, fewer tasks per pass (each
- * standing for all the leaves, so totals hold pass by pass) keeps the rate asked.
- * Otherwise, or once the stride is at its limit, the interval grows (by the
- * excess, at most 16x a step).  Well under the budget, the interval comes
- * back first, then the stride.  The interval stays between the one asked
+ * Over the budget, the first lever is the asyncio task stride: the cost
+ * fewer task stacks cannot save (the threads' stacks, the task list, waking
+ * up) is taken as fixed, and the task stacks get what the budget leaves
+ * (fewer tasks per pass, each standing for all the leaves, so totals hold
+ * pass by pass), keeping the rate asked.  When the fixed part alone is over
+ * the budget, or there are no task stacks to thin, the interval grows (by
+ * the excess, at most 16x a step).  Well under the budget, the interval
+ * comes back first, then the stride.  The interval stays between the one asked
  * and SAMPLER_MAX_INTERVAL_NS. */
 static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t base)
 {
@@ -770,13 +772,23 @@ static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t ba
     double share = mine / (prog > floor ? prog : floor);
     double r = share / target, next = (double)interval;
     uint64_t stride = s->tp.stride ? s->tp.stride : 1;
+    (void)pass;
+    double allowed = mine / r;   /* the sampler CPU the budget gives this window */
     if (r > 1) {
-        if (pass > 0 && emit > 0.5 * pass && stride < TASKS_STRIDE_MAX) {
-            /* task stacks are most of the cost: sample fewer tasks per pass */
-            double k = (double)stride * (r < 16 ? r : 16) * 1.1;
+        /* What fewer task stacks a pass cannot save (threads, the task
+         * list, waking up) must fit first; then the stacks take what is
+         * left, the stride rising to match.  When even the rest does not
+         * fit, the interval grows too. */
+        double fixed = mine - emit;
+        if (emit > 0 && stride < TASKS_STRIDE_MAX) {
+            double left = 0.9 * allowed - fixed;
+            double f = left > emit / 16 ? emit / left : 16;
+            double k = (double)stride * (f < 16 ? f : 16) * 1.1;
             s->tp.stride_floor = k > TASKS_STRIDE_MAX ? TASKS_STRIDE_MAX : (uint64_t)k + 1;
-        } else {
-            next *= r < 16 ? r : 16;
+        }
+        if (emit <= 0 || stride >= TASKS_STRIDE_MAX || fixed >= 0.9 * allowed) {
+            double f = emit > 0 && stride < TASKS_STRIDE_MAX ? fixed / (0.9 * allowed) : r;
+            next *= f < 16 ? f : 16;
         }
     } else if (r < 0.7) {
         if (interval > base) next *= r > 0.2 ? r / 0.8 : 0.25;
@@ -932,10 +944,11 @@ static void describe(sampler *s)
                  " tasks-skipped-moved=%" PRIu64 " coroutines-unclaimed=%" PRIu64
                  " chains-torn=%" PRIu64 " tasks-of-stopped-loops=%" PRIu64 " task-stride-max=%" PRIu64
                  " tasks-from-earlier-reads=%" PRIu64 " tasks-changed-since-read=%" PRIu64
-                 " passes-reading-all-again=%" PRIu64,
+                 " passes-reading-all-again=%" PRIu64 " task-lists-built=%" PRIu64
+                 " task-graphs-built=%" PRIu64,
                  s->tp.tasks_seen, s->torn_threads, s->tp.moved, s->tp.unclaimed, s->tp.chains_torn,
                  s->tp.no_loop, s->tp.max_stride ? s->tp.max_stride : 1, s->tp.tasks_reused,
-                 s->tp.tasks_changed, s->tp.full_rereads);
+                 s->tp.tasks_changed, s->tp.full_rereads, s->tp.lists_built, s->tp.graphs_built);
         profile_add_comment(p, buf);
     }
     /* what the memory caps refused (profile.h, links.h) */
@@ -1065,6 +1078,8 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     st->tasks_reused = s->tp.tasks_reused;
     st->tasks_changed = s->tp.tasks_changed;
     st->full_rereads = s->tp.full_rereads;
+    st->task_lists_built = s->tp.lists_built;
+    st->task_graphs_built = s->tp.graphs_built;
     st->code_batched = s->cc.batched;
     st->code_unchanged = s->cc.unchanged;
     st->torn_threads = s->torn_threads;

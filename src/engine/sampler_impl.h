@@ -123,6 +123,8 @@ typedef struct {
      * built from changed (see tasks_pass) */
     int32_t *parent0;
     uint16_t *gflags;
+    uint8_t *pkind0, *pkind;   /* per task: the kind of link to its parent (tasks.c, PK_*) */
+    uint64_t *gwait;         /* per task: its waiter when the graph was built */
     int graph_ok, graph_dirty;
     uint64_t graph_links_ver;
     uint64_t lists_built, graphs_built;   /* stats */

@@ -64,6 +64,17 @@ enum {
     TF_SEL = 4096,      /* gives a stack of its own this pass */
 };
 
+/* What made a task's parent its parent (checked when the parent was read
+ * again: refresh_task, emit_task). */
+enum {
+    PK_NONE,
+    PK_AWAIT,      /* the parent's waiter is the task */
+    PK_AWAITABLE,  /* the parent's waiter is an awaitable (gather...) standing for it */
+    PK_CHAIN,      /* an awaitable coroutine in the parent's chain stands for it (wait()) */
+    PK_CHILD,      /* the hooks: the parent made it, or owns it */
+    PK_RUN,        /* it runs nested in the parent's step (this pass's stack) */
+};
+
 struct task_info {
     uint64_t addr;          /* 0 = empty */
     uint64_t snap_hash;     /* of the name object's header and characters */
@@ -94,6 +105,9 @@ void tasks_free(taskpass *tp)
     free(tp->src);
     free(tp->parent0);
     free(tp->gflags);
+    free(tp->pkind0);
+    free(tp->pkind);
+    free(tp->gwait);
     free(tp->plist);
     free(tp->scratch);
     free(tp->code_now);
@@ -130,6 +144,9 @@ static int grow(taskpass *tp, size_t cap)
     GROW(src);
     GROW(parent0);
     GROW(gflags);
+    GROW(pkind0);
+    GROW(pkind);
+    GROW(gwait);
     GROW(plist);
     GROW(scratch);
     GROW(code_now);
@@ -499,10 +516,10 @@ static int read_tasks(sampler *s, uint64_t kread)
 
 /* A task this pass took from an earlier read (TF_STALE), about to give a
  * stack or to have one stand on it: read it again now.  0 when it is still
- * the pending task read then (coroutine and loop; and for a task another
- * stands on, the same waiter, which is what linked them; a leaf must not
- * await a task now): its entry is brought up to date.  Else -1: it gives no
- * stack this pass (TF_BAD), and its slot is read again in the next. */
+ * the pending task read then (coroutine and loop; a leaf must not await a
+ * task now; for a task others stand on, emit_task checks that the link
+ * still holds): its entry is brought up to date.  Else -1: it gives no stack
+ * this pass (TF_BAD), and its slot is read again in the next. */
 static int refresh_task(sampler *s, int32_t k, int stood_on)
 {
     taskpass *tp = &s->tp;
@@ -510,7 +527,7 @@ static int refresh_task(sampler *s, int32_t k, int stood_on)
     aio_task now;
     tp->flags[k] &= (uint16_t)~TF_STALE;
     int same = aio_read_task(&s->mem, &s->L, &s->aio, t->addr, &now) == 0 && now.coro == t->coro &&
-               now.loop == t->loop && (stood_on ? now.waiter == t->waiter : find_addr(tp, now.waiter) < 0);
+               now.loop == t->loop && (stood_on || find_addr(tp, now.waiter) < 0);
     if (same) {
         /* the name read again too: a task, its coroutine and its name can
          * all be new objects at the old ones' addresses */
@@ -672,6 +689,7 @@ static void find_running(sampler *s, size_t nth)
             if (outer >= 0) {
                 tp->seg_lo[outer] = (int32_t)k + 1;
                 tp->parent[ti] = outer;
+                tp->pkind[ti] = PK_RUN;
             } else {
                 outermost = ti;
             }
@@ -787,28 +805,34 @@ static int ensure_chain(sampler *s, int32_t k)
 
 /* "A awaits B" (A's fut_waiter is B): B's parent is A, the first such A.
  * flags: skip the tasks marked TF_BAD (NULL: none). */
-static void link_awaits(taskpass *tp, int32_t *par, const uint16_t *flags)
+static void link_awaits(taskpass *tp, int32_t *par, uint8_t *kind, const uint16_t *flags)
 {
     for (size_t k = 0; k < tp->n; k++) {
         if (flags && (flags[k] & TF_BAD)) continue;
         int32_t w = find_addr(tp, tp->t[k].waiter);
-        if (w >= 0 && w != (int32_t)k && par[w] < 0) par[w] = (int32_t)k;
+        if (w >= 0 && w != (int32_t)k && par[w] < 0) {
+            par[w] = (int32_t)k;
+            kind[w] = PK_AWAIT;
+        }
     }
 }
 
 /* The children an awaitable stands for become children of task k; a child
  * that is itself such an awaitable (gather of gathers) is expanded. */
-static void expand_awaitable(taskpass *tp, int32_t *par, const links *l, const await_link *e, int32_t k,
-                             int depth)
+static void expand_awaitable(taskpass *tp, int32_t *par, uint8_t *kind, uint8_t how, const links *l,
+                             const await_link *e, int32_t k, int depth)
 {
     for (uint32_t i = 0; i < e->n; i++) {
         int32_t c = find_addr(tp, e->children[i]);
         if (c >= 0) {
-            if (c != k && par[c] < 0) par[c] = k;
+            if (c != k && par[c] < 0) {
+                par[c] = k;
+                kind[c] = how;
+            }
             continue;
         }
         const await_link *sub = depth < 8 ? links_find_awaitable(l, e->children[i]) : NULL;
-        if (sub && sub != e) expand_awaitable(tp, par, l, sub, k, depth + 1);
+        if (sub && sub != e) expand_awaitable(tp, par, kind, how, l, sub, k, depth + 1);
     }
 }
 
@@ -824,7 +848,7 @@ static int task_alive(void *arg, uint64_t addr)
  * coroutine keys found in chains, read now); else the graph kept across
  * passes, from the tasks' entries only.  Returns the links' version it
  * was built from. */
-static uint64_t link_hooks(sampler *s, uint64_t seq_before, int32_t *par, int per_pass)
+static uint64_t link_hooks(sampler *s, uint64_t seq_before, int32_t *par, uint8_t *kind, int per_pass)
 {
     taskpass *tp = &s->tp;
     links *l = &s->links;
@@ -833,24 +857,27 @@ static uint64_t link_hooks(sampler *s, uint64_t seq_before, int32_t *par, int pe
         for (size_t k = 0; k < tp->n; k++) {
             if (per_pass && (tp->flags[k] & (TF_BAD | TF_RUNNING))) continue;
             const await_link *e = links_find_awaitable(l, tp->t[k].waiter);
-            if (e) expand_awaitable(tp, par, l, e, (int32_t)k, 0);
+            if (e) expand_awaitable(tp, par, kind, PK_AWAITABLE, l, e, (int32_t)k, 0);
             /* keys that are coroutines (wait()) sit in the chain: read it
              * only while there are such keys */
             if (!per_pass || !l->a_coro || find_addr(tp, tp->t[k].waiter) >= 0 || ensure_chain(s, (int32_t)k) != 0)
                 continue;
             const raw_frame *f = tp->frames.f + tp->fr_start[k];
             for (uint32_t i = 0; i < tp->fr_n[k]; i++)
-                if ((e = links_find_awaitable(l, f[i].gen))) expand_awaitable(tp, par, l, e, (int32_t)k, 0);
+                if ((e = links_find_awaitable(l, f[i].gen))) expand_awaitable(tp, par, kind, PK_CHAIN, l, e, (int32_t)k, 0);
         }
     }
     if (l->c_used) {
-        for (int kind = LINK_STRONG; kind >= LINK_WEAK; kind--) {
+        for (int lk = LINK_STRONG; lk >= LINK_WEAK; lk--) {
             for (size_t k = 0; k < tp->n; k++) {
                 if (par[k] >= 0) continue;
                 const child_link *e = links_find_child(l, tp->t[k].addr);
-                if (!e || e->kind != kind || e->child_coro != tp->t[k].coro) continue;
+                if (!e || e->kind != lk || e->child_coro != tp->t[k].coro) continue;
                 int32_t p = find_addr(tp, e->parent);
-                if (p >= 0 && p != (int32_t)k && tp->t[p].coro == e->parent_coro) par[k] = p;
+                if (p >= 0 && p != (int32_t)k && tp->t[p].coro == e->parent_coro) {
+                    par[k] = p;
+                    kind[k] = PK_CHILD;
+                }
             }
         }
         if (l->c_used > 2 * tp->n + 1024) links_prune(l, seq_before, task_alive, tp);
@@ -1082,11 +1109,21 @@ static void emit_task(sampler *s, size_t nth, int32_t k, double weight)
     int32_t cur = k, root = k;
     int cycle = (tp->flags[k] & TF_CYCLE) != 0;
     int64_t leaf_loc = -1;   /* innermost frame of a suspended leaf task */
+    int32_t child = -1;
     for (size_t steps = 0; cur >= 0 && steps <= tp->n; steps++) {
         root = cur;
         if ((tp->flags[cur] & TF_STALE) && refresh_task(s, cur, cur != k && !(tp->flags[cur] & TF_RUNNING)) != 0)
             return;
         if (tp->flags[cur] & TF_BAD) return;
+        /* the link from the task below still holds, the parent as read now:
+         * awaiting it, or the awaitable standing for it (a link the hooks
+         * made needs neither) */
+        uint8_t pk = child >= 0 ? tp->pkind[child] : PK_NONE;
+        if ((pk == PK_AWAIT && tp->t[cur].waiter != tp->t[child].addr) ||
+            ((pk == PK_AWAITABLE || pk == PK_CHAIN) && tp->t[cur].waiter != tp->gwait[cur])) {
+            tp->tasks_changed++;
+            return;
+        }
         if (tp->flags[cur] & TF_RUNNING) {
             tick_thread *tt = &s->tt[tp->thread[cur]];
             raw_frame *f = s->raw.f + tt->raw_start;
@@ -1114,6 +1151,7 @@ static void emit_task(sampler *s, size_t nth, int32_t k, double weight)
         }
         sampler_put(&b, ti->marker);
         int32_t p = tp->parent[cur];
+        child = cur;
         if (cycle && p == k) {
             uint32_t loc;
             if (profile_intern_synthetic(&s->prof, "<await cycle>", 13, &loc) == PROF_OK) sampler_put(&b, loc);
@@ -1295,10 +1333,12 @@ static void prepare_stacks(sampler *s, const int32_t *sel, size_t nsel)
     }
 }
 
-/* The stride for the next pass, from the cost per task stack of this one:
- * the task stacks of a pass should take at most half the interval, and no
- * more than the overhead budget allows (stride_floor, set by budget_step in
- * sampler.c). */
+/* The stride for the next pass, from the cost per task stack so far (a
+ * guess of 2 us before any was measured): the task stacks of a pass should
+ * take at most half the interval, and under an overhead budget, until
+ * budget_step in sampler.c has measured (stride_floor), at most twice the
+ * budget's share of the interval (a program on up to two cores). */
+#define NS_PER_STACK_GUESS 2000.0
 static void set_stride(sampler *s, taskpass *tp, uint64_t emitted, int64_t ns)
 {
     if (emitted >= 16) {
@@ -1306,7 +1346,10 @@ static void set_stride(sampler *s, taskpass *tp, uint64_t emitted, int64_t ns)
         tp->ns_per_stack = tp->ns_per_stack > 0 ? 0.8 * tp->ns_per_stack + 0.2 * per : per;
     }
     double budget = 0.5e9 / s->cfg.rate_hz;
-    double want = tp->ns_per_stack * (double)tp->n / budget;
+    if (s->cfg.max_overhead > 0 && 2e7 * s->cfg.max_overhead / s->cfg.rate_hz < budget)
+        budget = 2e7 * s->cfg.max_overhead / s->cfg.rate_hz;
+    double per = tp->ns_per_stack > 0 ? tp->ns_per_stack : NS_PER_STACK_GUESS;
+    double want = per * (double)tp->n / budget;
     uint64_t k = want <= 1 ? 1 : (uint64_t)want + 1;
     if (k < tp->stride_floor) k = tp->stride_floor;   /* the overhead budget asks for fewer */
     tp->stride = k > STRIDE_MAX ? STRIDE_MAX : k;
@@ -1339,6 +1382,7 @@ void tasks_pass(sampler *s, size_t nth)
         int stale = 0;
         for (size_t k = 0; k < tp->n; k++) {
             tp->parent[k] = -1;
+            tp->pkind[k] = PK_NONE;
             tp->thread[k] = -1;
             tp->flags[k] &= TF_STALE;
             stale |= tp->flags[k] != 0;
@@ -1369,8 +1413,9 @@ void tasks_pass(sampler *s, size_t nth)
     size_t a_coro = s->links.a_coro;
     pthread_mutex_unlock(&s->links.lock);
     if (a_coro) {
-        link_awaits(tp, tp->parent, tp->flags);
-        link_hooks(s, seq_before, tp->parent, 1);
+        for (size_t k = 0; k < tp->n; k++) tp->gwait[k] = tp->t[k].waiter;
+        link_awaits(tp, tp->parent, tp->pkind, tp->flags);
+        link_hooks(s, seq_before, tp->parent, tp->pkind, 1);
         find_cycles(tp->n, tp->parent, tp->flags, tp->path);
         tp->graph_ok = 0;
     } else {
@@ -1378,9 +1423,11 @@ void tasks_pass(sampler *s, size_t nth)
             for (size_t k = 0; k < tp->n; k++) {
                 tp->parent0[k] = -1;
                 tp->gflags[k] = 0;
+                tp->pkind0[k] = PK_NONE;
+                tp->gwait[k] = tp->t[k].waiter;
             }
-            link_awaits(tp, tp->parent0, NULL);
-            tp->graph_links_ver = link_hooks(s, seq_before, tp->parent0, 0);
+            link_awaits(tp, tp->parent0, tp->pkind0, NULL);
+            tp->graph_links_ver = link_hooks(s, seq_before, tp->parent0, tp->pkind0, 0);
             find_cycles(tp->n, tp->parent0, tp->gflags, tp->path);
             tp->graph_ok = 1;
             tp->graph_dirty = 0;
@@ -1388,8 +1435,12 @@ void tasks_pass(sampler *s, size_t nth)
         }
         int nested = 0;
         for (size_t k = 0; k < tp->n; k++) {
-            if (tp->parent[k] >= 0) nested = 1;
-            else tp->parent[k] = tp->parent0[k];
+            if (tp->parent[k] >= 0) {
+                nested = 1;
+            } else {
+                tp->parent[k] = tp->parent0[k];
+                tp->pkind[k] = tp->pkind0[k];
+            }
         }
         if (nested) {
             find_cycles(tp->n, tp->parent, tp->flags, tp->path);
@@ -1407,6 +1458,7 @@ void tasks_pass(sampler *s, size_t nth)
      * hold pass by pass, not only on average.  The running task is always
      * sampled (counted once). */
     int64_t t0 = mono_ns();
+    if (!tp->stride) set_stride(s, tp, 0, 0);   /* the first pass: from the guess */
     uint64_t k = tp->stride ? tp->stride : 1, emitted = 0;
     int cycles = 0;
     size_t nleaves = 0;

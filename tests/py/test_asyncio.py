@@ -20,6 +20,7 @@ LINKS = workload("aio_links.py")
 MIX = workload("aio_mix.py")
 MANY = workload("aio_many.py")
 LOOPS = workload("aio_loops.py")
+RELAY = workload("aio_relay.py")
 STEP = "BaseEventLoop._run_once"
 LOOP_FRAMES = (STEP, "BaseEventLoop.run_forever")   # what a task may stand on
 ANY = object()   # any task name (e.g. Task-7)
@@ -331,6 +332,45 @@ class ThinnedTasksTest(TaskStackCase):
         # not those.
         self.assertGreater(per_task, 0.5 * secs, "%.2f s of parked wall time per task" % per_task)
         self.assertLess(per_task, 1.3 * secs, "%.2f s of parked wall time per task" % per_task)
+
+
+    def test_links_change_among_thinned_tasks(self):
+        """Among 3,000 thinned parked tasks, children stand under their
+        maker (spawner) while nothing awaits them, then under the relay task
+        that awaits them: the task graph kept from pass to pass is built
+        again when a task's waiter becomes or stops being a task, so a child
+        never stands under a relay that sleeps; and it is kept in most
+        passes (task-graphs-built well under the passes)."""
+        out = self.path("relay.pprof")
+        res, samples = self.record_ok([RELAY, "3", "3000", "3", "0.1"], out, rate=200, timeout=120)
+        self.assert_well_formed(samples)
+        self.assert_bases(samples)
+        prof = support.read_pprof(out)
+        comments = [c if isinstance(c, str) else prof.string_table[c] for c in prof.comments]
+        aio = [c for c in comments if c.startswith("strobe: asyncio:")][0]
+        ticks = int(re.search(r"ticks=(\d+)", " ".join(comments)).group(1))
+        self.assertGreater(int(re.search(r"task-stride-max=(\d+)", aio).group(1)), 1, aio)
+        graphs = int(re.search(r"task-graphs-built=(\d+)", aio).group(1))
+        self.assertLess(graphs, 0.8 * ticks, aio)
+        under = {"spawner": 0, "relay": 0}
+        for s in samples:
+            if not (s.task and s.task.startswith("child-")):
+                continue
+            tasks = s.tasks()
+            self.assertIn("child_wait", s.frames_of(s.task), s)
+            self.assertNotIn("relay_sleep", s.names(), s)
+            if len(tasks) < 2:
+                continue   # the spawner ended (at the deadline), the child not yet
+            parent = tasks[-2]
+            if parent == "spawner":
+                self.assertIn("spawner_loop", s.frames_of(parent), s)
+                under["spawner"] += 1
+            else:
+                self.assertEqual(parent, "relay-" + s.task.split("-")[1], s)
+                self.assertIn("relay_await", s.frames_of(parent), s)
+                under["relay"] += 1
+        self.assertGreater(under["spawner"], 0, under)
+        self.assertGreater(under["relay"], 0, under)
 
 
 class LoopsTest(TaskStackCase):
