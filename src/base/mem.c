@@ -353,6 +353,16 @@ uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t si
     return copied;
 }
 
+int mem_cache_holds(const mem_target *t, uint64_t addr, size_t size)
+{
+    if (!t->pages || !size || addr < 4096 || addr > UINT64_MAX - size) return 0;
+    for (uint64_t page = addr & ~(uint64_t)(PAGE - 1); page < addr + size; page += PAGE) {
+        const mem_page *p = &t->pages[slot_of(t, page)];
+        if (p->page != page || p->gen != t->gen || !p->ok) return 0;
+    }
+    return 1;
+}
+
 static int cached_read(mem_target *t, uint64_t addr, size_t size, void *buf)
 {
     char *out = buf;

@@ -85,6 +85,9 @@ uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok);
  * Returns the pages copied.  The cache should have room for them: a fill
  * larger than it evicts its own first pages. */
 uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t size);
+/* Is every page of [addr, addr + size) copied in this pass already (so a
+ * read of it now would not copy it again)? */
+int mem_cache_holds(const mem_target *t, uint64_t addr, size_t size);
 /* For the rest of the pass: forget every cached page, read pages as they
  * are met (each copied when first read, so a page read later is never older
  * than one read before it), and do not prefetch them in the next pass.  For

@@ -62,6 +62,7 @@ enum {
     TF_CODE_NOW = 1024, /* code_now holds its coroutine's code, read after that */
     TF_PREP = 2048,     /* taken into the batch being prepared */
     TF_SEL = 4096,      /* gives a stack of its own this pass */
+    TF_CORO_AFTER = 8192, /* its coroutine's pages were first copied after it was read again */
 };
 
 /* What made a task's parent its parent (checked when the parent was read
@@ -780,11 +781,10 @@ static int ensure_chain(sampler *s, int32_t k)
      * coroutine at the old one's address would be read as the old one.  Its
      * code, read now, must agree with the chain's first frame. */
     uint64_t code_now = tp->code_now[k];
-    if ((tp->flags[k] & TF_REFRESHED) && n > 0 && st == CHAIN_SUSPENDED &&
-        (!(tp->flags[k] & TF_CODE_NOW) && aio_gen_code_now(&s->mem, &s->L, tp->t[k].coro, &code_now) != 0))
+    int recheck = (tp->flags[k] & (TF_REFRESHED | TF_CORO_AFTER)) == TF_REFRESHED && n > 0 && st == CHAIN_SUSPENDED;
+    if (recheck && !(tp->flags[k] & TF_CODE_NOW) && aio_gen_code_now(&s->mem, &s->L, tp->t[k].coro, &code_now) != 0)
         code_now = 0;
-    if ((tp->flags[k] & TF_REFRESHED) && n > 0 && st == CHAIN_SUSPENDED && code_now != tp->tmp[0].code)
-        st = CHAIN_TORN;
+    if (recheck && code_now != tp->tmp[0].code) st = CHAIN_TORN;
     if (st == CHAIN_TORN) {
         tp->chains_torn++;
         tp->flags[k] |= TF_BAD;
@@ -1288,25 +1288,33 @@ static void prepare_stacks(sampler *s, const int32_t *sel, size_t nsel)
             tp->plist[np++] = cur;
             cur = tp->parent[cur];
         }
-    size_t ns = 0;
+    /* One sweep for the stale tasks' objects and then their names; read
+     * again.  Then a coroutine whose pages this pass has not copied yet will
+     * be copied after its task was read again (aio_fill_chains, below): as
+     * new as it, with no need to read its code now (3.11+, where the frame
+     * is in the coroutine). */
+    size_t ns = 0, sz = (size_t)s->aio.task_size > NAME_FIRST ? (size_t)s->aio.task_size : NAME_FIRST;
     for (size_t i = 0; i < np; i++)
         if (tp->flags[tp->plist[i]] & TF_STALE) tp->scratch[ns++] = tp->t[tp->plist[i]].addr;
     if (ns) {
-        mem_cache_fill(&s->mem, tp->scratch, ns, (size_t)s->aio.task_size);
-        ns = 0;
         for (size_t i = 0; i < np; i++)
             if (tp->flags[tp->plist[i]] & TF_STALE) tp->scratch[ns++] = tp->t[tp->plist[i]].name;
-        mem_cache_fill(&s->mem, tp->scratch, ns, NAME_FIRST);
+        mem_cache_fill(&s->mem, tp->scratch, ns, sz);
         for (size_t i = 0; i < np; i++) {
             int32_t k = tp->plist[i];
-            if (tp->flags[k] & TF_STALE) refresh_task(s, k, !(tp->flags[k] & (TF_SEL | TF_RUNNING)));
+            if (!(tp->flags[k] & TF_STALE)) continue;
+            if (refresh_task(s, k, !(tp->flags[k] & (TF_SEL | TF_RUNNING))) == 0 && L->gen_iframe >= 0 &&
+                !mem_cache_holds(&s->mem, tp->t[k].coro, (size_t)L->gen_size))
+                tp->flags[k] |= TF_CORO_AFTER;
         }
     }
-    /* the code of each coroutine read again with its task, read now */
+    /* the code of each coroutine read again with its task and copied
+     * before it, read now */
     size_t nc = 0;
     for (size_t i = 0; i < np; i++) {
         uint16_t fl = tp->flags[tp->plist[i]];
-        if ((fl & TF_REFRESHED) && !(fl & (TF_RUNNING | TF_BAD))) tp->scratch[nc++] = tp->t[tp->plist[i]].coro;
+        if ((fl & (TF_REFRESHED | TF_CORO_AFTER)) == TF_REFRESHED && !(fl & (TF_RUNNING | TF_BAD)))
+            tp->scratch[nc++] = tp->t[tp->plist[i]].coro;
     }
     if (nc && codes_reserve(tp, nc) == 0) {   /* (else each read alone by ensure_chain) */
         aio_gen_code_now_many(&s->mem, L, tp->scratch, tp->codes, (int)nc);
@@ -1314,7 +1322,7 @@ static void prepare_stacks(sampler *s, const int32_t *sel, size_t nsel)
         for (size_t i = 0; i < np; i++) {
             int32_t k = tp->plist[i];
             uint16_t fl = tp->flags[k];
-            if (!(fl & TF_REFRESHED) || (fl & (TF_RUNNING | TF_BAD))) continue;
+            if ((fl & (TF_REFRESHED | TF_CORO_AFTER)) != TF_REFRESHED || (fl & (TF_RUNNING | TF_BAD))) continue;
             tp->code_now[k] = tp->codes[nc++];
             tp->flags[k] |= TF_CODE_NOW;
         }
