@@ -350,6 +350,7 @@ uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t si
         if (last != first) pages[npg++] = last;
     }
     t->page_filled += copied;
+    t->pass_misses += copied;   /* pages this pass needed: mem_cache_fit grows the cache to hold them */
     return copied;
 }
 

@@ -24,7 +24,7 @@ typedef struct mem_target {
     uint32_t npages;      /* power of two */
     uint64_t gen;         /* the pass: entries of older ones are invalid (never wraps) */
     uint64_t page_hits, page_misses;
-    uint64_t pass_misses;       /* misses since the last mem_cache_drop */
+    uint64_t pass_misses;       /* misses and filled pages since the last mem_cache_drop */
     uint64_t page_prefetched;   /* pages copied by mem_cache_next_pass */
     uint64_t page_filled;       /* pages copied by mem_cache_fill */
     /* Pages used (read from) in this pass and in the one before, for

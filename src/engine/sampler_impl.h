@@ -151,6 +151,7 @@ typedef struct {
     int nloops;
     /* marker locations and label sets, by task address (validated) */
     task_info *info;
+    uint64_t *info_key;      /* the entries' addresses, apart: probes touch only these */
     size_t info_cap, info_used;
     uint64_t tasks_seen, chains_torn, no_loop, cycles_seen, moved, unclaimed;
     uint64_t tasks_reused;   /* task-passes served from an earlier pass's read (stride > 1) */

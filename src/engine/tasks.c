@@ -123,6 +123,7 @@ void tasks_free(taskpass *tp)
     free(tp->fr_omitted);
     raw_vec_free(&tp->frames);
     free(tp->info);
+    free(tp->info_key);
     free(tp->tmp);
     memset(tp, 0, sizeof *tp);
 }
@@ -968,7 +969,7 @@ static struct task_info *info_slot(taskpass *tp, uint64_t addr)
     size_t mask = tp->info_cap - 1;
     size_t i = strobe_mix64(addr) & mask;
     for (size_t probes = 0; probes < tp->info_cap; probes++, i = (i + 1) & mask)
-        if (!tp->info[i].addr || tp->info[i].addr == addr) return &tp->info[i];
+        if (!tp->info_key[i] || tp->info_key[i] == addr) return &tp->info[i];
     return NULL;
 }
 
@@ -980,7 +981,15 @@ static int info_reserve(taskpass *tp, size_t ntasks)
     size_t want = 64;
     while (want < 4 * ntasks) want <<= 1;
     free(tp->info);
+    free(tp->info_key);
     tp->info = calloc(want, sizeof *tp->info);
+    tp->info_key = calloc(want, sizeof *tp->info_key);
+    if (!tp->info || !tp->info_key) {
+        free(tp->info);
+        free(tp->info_key);
+        tp->info = NULL;
+        tp->info_key = NULL;
+    }
     tp->info_cap = tp->info ? want : 0;
     tp->info_used = 0;
     return tp->info ? 0 : -1;
@@ -1032,6 +1041,7 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     if (e->addr != t->addr) tp->info_used++;
     memset(e, 0, sizeof *e);
     e->addr = t->addr;
+    tp->info_key[e - tp->info] = t->addr;
     e->snap_hash = sh;
     e->coro = t->coro;
     e->thread_labels = te->labels;

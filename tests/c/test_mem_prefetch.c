@@ -121,6 +121,25 @@ static void test_growing_cache_keeps_the_record(void)
     munmap(a, 40 * pg);
 }
 
+/* Pages copied by fills (unrecorded, after mem_cache_on_demand) count
+ * towards growing the cache: a pass whose fills need more pages than half
+ * the slots evicts its own copies before it reads them. */
+static void test_fills_grow_the_cache(void)
+{
+    mem_target m;
+    uint8_t *a = area(100);
+    CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 64) == 0);
+    mem_cache_next_pass(&m, NULL, NULL);
+    mem_cache_on_demand(&m);
+    uint64_t addr[100];
+    for (int i = 0; i < 100; i++) addr[i] = A(a + (size_t)i * pg);
+    CHECK(mem_cache_fill(&m, addr, 100, 8) > 0);
+    CHECK(m.nused == 0);   /* on demand: not recorded */
+    CHECK(mem_cache_fit(&m, 1024) == 0 && m.npages >= 200);
+    mem_close(&m);
+    munmap(a, 100 * pg);
+}
+
 /* The tail is read after the pages, in the same call when it fits, and
  * says whether it was read; an unreadable tail fails alone. */
 static void test_tail(void)
@@ -222,5 +241,6 @@ int main(void)
     RUN(test_tail);
     RUN(test_no_cache_no_prefetch);
     RUN(test_fill);
+    RUN(test_fills_grow_the_cache);
     return CHECK_DONE();
 }
