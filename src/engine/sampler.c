@@ -750,7 +750,6 @@ static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t ba
         s->budget_at = now;
         s->budget_self = now_ns(CLOCK_THREAD_CPUTIME_ID);
         s->budget_proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
-        s->budget_pass = s->tick_ns;
         s->budget_emit = s->tp.emit_ns;
         return interval;
     }
@@ -761,18 +760,16 @@ static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t ba
     int64_t self = now_ns(CLOCK_THREAD_CPUTIME_ID), proc = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     double mine = (double)(self - s->budget_self);
     double prog = (double)(proc - s->budget_proc) - mine;
-    double pass = (double)(s->tick_ns - s->budget_pass), emit = (double)(s->tp.emit_ns - s->budget_emit);
+    double emit = (double)(s->tp.emit_ns - s->budget_emit);
     s->budget_at = now;
     s->budget_self = self;
     s->budget_proc = proc;
-    s->budget_pass = s->tick_ns;
     s->budget_emit = s->tp.emit_ns;
     double target = s->cfg.max_overhead / 100.0;
     double floor = 0.1 * (double)window;
     double share = mine / (prog > floor ? prog : floor);
     double r = share / target, next = (double)interval;
     uint64_t stride = s->tp.stride ? s->tp.stride : 1;
-    (void)pass;
     double allowed = mine / r;   /* the sampler CPU the budget gives this window */
     if (r > 1) {
         /* What fewer task stacks a pass cannot save (threads, the task

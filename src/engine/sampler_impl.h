@@ -225,7 +225,7 @@ struct sampler {
     int64_t tick_ns;              /* time spent in passes */
     _Atomic int64_t interval_ns;  /* between ticks now (the overhead budget moves it) */
     int64_t budget_at, budget_self, budget_proc;   /* the budget's last window: start, CPU */
-    int64_t budget_pass, budget_emit;   /* ... and tick_ns, tp.emit_ns at its start */
+    int64_t budget_emit;     /* ... and tp.emit_ns at its start */
     int budget_slowed;            /* the budget ever lowered the rate */
     int budget_windows;           /* windows judged so far */
     int64_t sampler_cpu_ns;       /* the sampling thread's CPU time, when it ended */

@@ -397,9 +397,11 @@ static int read_tasks(sampler *s, uint64_t kread)
             nk = 0;                                   \
         }                                             \
     } while (0)
-            if (same) {
-                for (uint64_t i = 0; i < (uint64_t)size && s->ticks % turn_group(kread) == 0; i++) {
-                    if (!on_turn(i, s->ticks, kread)) continue;
+            if (same) {   /* only the turns, listed or (more than fit the list) looked for */
+                int listed = nturn <= TURN_READ_MAX;
+                for (uint64_t j = 0; j < (listed ? nturn : (uint64_t)size); j++) {
+                    uint64_t i = listed ? turns[j] : j;
+                    if (!listed && !on_turn(i, s->ticks, kread)) continue;
                     uint64_t key = AIO_SET_KEY(L, table, i);
                     if (key) QUEUE(&tp->slots[ri][i], key);
                 }
