@@ -339,10 +339,11 @@ class ThinnedTasksTest(TaskStackCase):
         maker (spawner) while nothing awaits them, then under the relay task
         that awaits them: the task graph kept from pass to pass is built
         again when a task's waiter becomes or stops being a task, so a child
-        stands under a relay that sleeps at most as rarely as a torn read
-        can show one (a relay's chain read from a page copied before its
-        awaited coroutine's memory was reused: the old and new builds both
-        show about 1 in 100); and the graph is kept in most passes
+        stands under a relay that does not await it (sleeps, or waits for
+        its next child) at most as rarely as a torn read can show one (a
+        relay's chain read from a page copied before its awaited
+        coroutine's memory was reused: the old and new builds both show
+        about 1 in 100); and the graph is kept in most passes
         (task-graphs-built well under the passes)."""
         out = self.path("relay.pprof")
         res, samples = self.record_ok([RELAY, "3", "3000", "3", "0.1"], out, rate=200, timeout=120)
@@ -366,12 +367,12 @@ class ThinnedTasksTest(TaskStackCase):
             if parent == "spawner":
                 self.assertIn("spawner_loop", s.frames_of(parent), s)
                 under["spawner"] += 1
-            elif "relay_sleep" in s.frames_of(parent):
-                under["sleeping relay"] += 1
             else:
                 self.assertEqual(parent, "relay-" + s.task.split("-")[1], s)
-                self.assertIn("relay_await", s.frames_of(parent), s)
-                under["relay"] += 1
+                if "relay_await" in s.frames_of(parent):
+                    under["relay"] += 1
+                else:   # sleeping, or waiting for its next child: torn
+                    under["sleeping relay"] += 1
         self.assertGreater(under["spawner"], 0, under)
         self.assertGreater(under["relay"], 0, under)
         self.assertLessEqual(10 * under["sleeping relay"], under["spawner"] + under["relay"], under)
