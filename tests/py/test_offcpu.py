@@ -202,8 +202,13 @@ class BuiltinLeaf(StrobeTestCase):
 
 class DemoReport(StrobeTestCase):
     """examples/offcpu_demo.py through `strobe report`: each blocked thread
-    has at least 90% of its off-CPU time in its true cause, each CPU-bound
-    thread's off-CPU time is at least 80% gil."""
+    has at most 10% of its off-CPU time in a wrong cause and most of it in
+    its true one; each CPU-bound thread's off-CPU time is at least 80% gil.
+
+    A blocked thread that wakes must take the GIL from three CPU-bound
+    threads, and how long that takes is the scheduler's (on 3.8 under load,
+    a sleeper woken six times waited 0.42 s of its 3.4 s for it): its gil
+    time is true, not a wrong cause."""
 
     WANT = {"sleeper": "sleep", "lock-waiter": "lock", "event-waiter": "lock",
             "queue-waiter": "lock", "socket-reader": "io"}
@@ -221,10 +226,17 @@ class DemoReport(StrobeTestCase):
         for name, cause in sorted(self.WANT.items()) + [(n, "gil") for n in self.CPU_BOUND]:
             self.assertIn(name, rows, rep.stdout)
             row = rows[name]
-            share = row["off_cpu_by_cause"].get(cause, 0) / max(row["off_cpu_s"], 1e-9)
+            by = row["off_cpu_by_cause"]
+            off = max(row["off_cpu_s"], 1e-9)
+            share = by.get(cause, 0) / off
             self.assertGreater(row["off_cpu_s"], 0.5, "%s: %s" % (name, json.dumps(row)))
-            self.assertGreaterEqual(share, 0.8 if cause == "gil" else 0.9,
-                                    "%s: %.0f%% %s: %s" % (name, 100 * share, cause, json.dumps(row)))
+            what = "%s: %.0f%% %s: %s" % (name, 100 * share, cause, json.dumps(row))
+            if cause == "gil":
+                self.assertGreaterEqual(share, 0.8, what)
+                continue
+            wrong = sum(v for c, v in by.items() if c not in (cause, "gil")) / off
+            self.assertLessEqual(wrong, 0.1, what)
+            self.assertGreaterEqual(share, 0.6, what)
 
 
 if __name__ == "__main__":
