@@ -101,6 +101,8 @@ typedef struct strobe_layout {
     int32_t gen_running;      /* 3.8/3.9: char gi_running; else -1 */
     int32_t gen_iframe;       /* 3.11+: the embedded _PyInterpreterFrame; else -1 */
     int32_t gen_frame_state;  /* 3.11+: int8 gi_frame_state; else -1 */
+    int32_t gen_code;         /* 3.8–3.10: gi_code (the code it runs, as its
+                               * frame's f_code); else -1 */
     int fs_created, fs_suspended, fs_suspended_yf, fs_executing;  /* 3.10+ frame states */
     int32_t f_gen;            /* 3.8–3.10: PyFrameObject.f_gen (borrowed); else -1 */
     int32_t f_stacktop;       /* 3.8/3.9: PyObject ** (NULL while running); else -1 */

@@ -23,7 +23,7 @@
 struct mem_page {
     uint64_t page;     /* address of the page */
     uint64_t gen;      /* valid when == mem_target.gen; ok when the read succeeded */
-    uint64_t ok;
+    uint64_t ok;       /* 0: the read failed; else the copy's order (mem_target.copy_seq) */
     uint64_t used;     /* the pass it was last read from in (for the used list) */
 };
 #define PREFETCH_BATCH 128
@@ -235,7 +235,7 @@ static const uint8_t *page_get(mem_target *t, uint64_t page)
     mem_iov v = { page, data, PAGE };
     p->page = page;
     p->gen = t->gen;
-    p->ok = read_now(t, &v, 1, 1) == 0;
+    p->ok = read_now(t, &v, 1, 1) == 0 ? ++t->copy_seq : 0;
     if (!p->ok) return NULL;
     note_used(t, p);
     return data;
@@ -286,7 +286,7 @@ static uint32_t copy_pages(mem_target *t, const uint64_t *pages, uint32_t npg, c
         if (full > n) full = n;
         for (int k = 0; k < full; k++) {
             tag[k]->gen = t->gen;
-            tag[k]->ok = 1;
+            tag[k]->ok = ++t->copy_seq;   /* the kernel copies in iov order */
         }
         copied += (uint32_t)full;
         if (with_tail && full == n && got == (ssize_t)((size_t)n * PAGE + tail->size)) {
@@ -354,14 +354,12 @@ uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t si
     return copied;
 }
 
-int mem_cache_holds(const mem_target *t, uint64_t addr, size_t size)
+uint64_t mem_cache_seq(const mem_target *t, uint64_t addr)
 {
-    if (!t->pages || !size || addr < 4096 || addr > UINT64_MAX - size) return 0;
-    for (uint64_t page = addr & ~(uint64_t)(PAGE - 1); page < addr + size; page += PAGE) {
-        const mem_page *p = &t->pages[slot_of(t, page)];
-        if (p->page != page || p->gen != t->gen || !p->ok) return 0;
-    }
-    return 1;
+    if (!t->pages || addr < 4096) return 0;
+    uint64_t page = addr & ~(uint64_t)(PAGE - 1);
+    const mem_page *p = &t->pages[slot_of(t, page)];
+    return p->page == page && p->gen == t->gen ? p->ok : 0;
 }
 
 static int cached_read(mem_target *t, uint64_t addr, size_t size, void *buf)

@@ -23,6 +23,7 @@ typedef struct mem_target {
     uint8_t *page_data;   /* npages pages */
     uint32_t npages;      /* power of two */
     uint64_t gen;         /* the pass: entries of older ones are invalid (never wraps) */
+    uint64_t copy_seq;    /* pages copied so far: each copy's order (mem_cache_seq) */
     uint64_t page_hits, page_misses;
     uint64_t pass_misses;       /* misses and filled pages since the last mem_cache_drop */
     uint64_t page_prefetched;   /* pages copied by mem_cache_next_pass */
@@ -85,9 +86,10 @@ uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok);
  * Returns the pages copied.  The cache should have room for them: a fill
  * larger than it evicts its own first pages. */
 uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t size);
-/* Is every page of [addr, addr + size) copied in this pass already (so a
- * read of it now would not copy it again)? */
-int mem_cache_holds(const mem_target *t, uint64_t addr, size_t size);
+/* The order in which the copy of addr's page held in this pass was made
+ * (larger: later; within one system call, in the order of its pages), or 0
+ * when none is held (or the cache is off: every read is then made now). */
+uint64_t mem_cache_seq(const mem_target *t, uint64_t addr);
 /* For the rest of the pass: forget every cached page, read pages as they
  * are met (each copied when first read, so a page read later is never older
  * than one read before it), and do not prefetch them in the next pass.  For

@@ -103,6 +103,7 @@ static int read_task(mem_target *m, const strobe_layout *L, strobe_aio *A, uint6
     t->addr = addr;
     t->loop = mem_u64(buf, A->fut_loop);
     t->coro = mem_u64(buf, A->task_coro);
+    t->seq = mem_cache_seq(m, addr + (uint64_t)A->task_coro);
     t->waiter = mem_u64(buf, A->task_fut_waiter);
     t->name = mem_u64(buf, A->task_name);
     return 0;
@@ -286,8 +287,8 @@ int aio_gen_code_now(mem_target *m, const strobe_layout *L, uint64_t gen, uint64
 {
     uint64_t frame;
     mem_iov v = { 0, &frame, 8 };
-    if (L->gen_iframe >= 0) {
-        v.addr = gen + (uint64_t)L->gen_iframe + (uint64_t)L->if_code;
+    if (L->gen_iframe >= 0 || L->gen_code >= 0) {
+        v.addr = gen + (uint64_t)(L->gen_iframe >= 0 ? L->gen_iframe + L->if_code : L->gen_code);
         v.buf = code;
         return mem_readv_fresh(m, &v, 1);
     }
@@ -304,12 +305,12 @@ void aio_gen_code_now_many(mem_target *m, const strobe_layout *L, const uint64_t
         int k = n - b < MEM_MAX_IOV ? n - b : MEM_MAX_IOV;
         for (int i = 0; i < k; i++) {
             codes[b + i] = 0;
-            v[i].addr = gens[b + i] + (uint64_t)(L->gen_iframe >= 0 ? L->gen_iframe + L->if_code : L->gen_frame);
+            v[i].addr = gens[b + i] + (uint64_t)(L->gen_iframe >= 0 ? L->gen_iframe + L->if_code : L->gen_code);
             v[i].buf = &codes[b + i];
             v[i].size = 8;
         }
         /* one call for all; when one of them fails, each alone */
-        if (L->gen_iframe >= 0 && mem_readv_fresh(m, v, k) == 0) continue;
+        if ((L->gen_iframe >= 0 || L->gen_code >= 0) && mem_readv_fresh(m, v, k) == 0) continue;
         for (int i = 0; i < k; i++)
             if (aio_gen_code_now(m, L, gens[b + i], &codes[b + i]) != 0) codes[b + i] = 0;
     }

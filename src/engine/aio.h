@@ -51,6 +51,8 @@ typedef struct {
     uint64_t waiter;      /* fut_waiter: the future it awaits, or 0 */
     uint64_t name;        /* str (or, 3.12+, an int n meaning "Task-n") */
     uint64_t name_hash;   /* of the name's bytes, read right after the task (tasks.c) */
+    uint64_t seq;         /* the order of the page copy its coroutine pointer was read
+                           * from (mem_cache_seq; 0: read directly) */
 } aio_task;
 
 /* One task object: 0 (a pending task, *t filled), 1 (a task, done), -1
@@ -104,7 +106,8 @@ typedef struct {
 /* The code a generator runs, read now, bypassing the page copies.  0 or -1. */
 int aio_gen_code_now(mem_target *m, const strobe_layout *L, uint64_t gen, uint64_t *code);
 /* The same for gens[0..n), in one system call where the layout allows (3.11+:
- * the frame is inside the generator); codes[i] = 0 where it failed. */
+ * the frame is inside the generator; 3.8-3.10: gi_code); codes[i] = 0 where
+ * it failed. */
 void aio_gen_code_now_many(mem_target *m, const strobe_layout *L, const uint64_t *gens, uint64_t *codes, int n);
 
 /* Read one generator, coroutine or async generator. 0 or -1. */

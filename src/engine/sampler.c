@@ -942,10 +942,11 @@ static void describe(sampler *s)
                  " chains-torn=%" PRIu64 " tasks-of-stopped-loops=%" PRIu64 " task-stride-max=%" PRIu64
                  " tasks-from-earlier-reads=%" PRIu64 " tasks-changed-since-read=%" PRIu64
                  " passes-reading-all-again=%" PRIu64 " task-lists-built=%" PRIu64
-                 " task-graphs-built=%" PRIu64,
+                 " task-graphs-built=%" PRIu64 " chain-frames-checked=%" PRIu64,
                  s->tp.tasks_seen, s->torn_threads, s->tp.moved, s->tp.unclaimed, s->tp.chains_torn,
                  s->tp.no_loop, s->tp.max_stride ? s->tp.max_stride : 1, s->tp.tasks_reused,
-                 s->tp.tasks_changed, s->tp.full_rereads, s->tp.lists_built, s->tp.graphs_built);
+                 s->tp.tasks_changed, s->tp.full_rereads, s->tp.lists_built, s->tp.graphs_built,
+                 s->tp.frames_rechecked);
         profile_add_comment(p, buf);
     }
     /* what the memory caps refused (profile.h, links.h) */
@@ -1077,6 +1078,7 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     st->full_rereads = s->tp.full_rereads;
     st->task_lists_built = s->tp.lists_built;
     st->task_graphs_built = s->tp.graphs_built;
+    st->chain_frames_checked = s->tp.frames_rechecked;
     st->code_batched = s->cc.batched;
     st->code_unchanged = s->cc.unchanged;
     st->torn_threads = s->torn_threads;

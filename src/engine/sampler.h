@@ -55,6 +55,7 @@ typedef struct {
     uint64_t full_rereads;     /* passes that read every task again (an unclaimed coroutine) */
     uint64_t task_lists_built; /* passes that built the task list again (a registry slot changed) */
     uint64_t task_graphs_built;   /* passes that built the task graph again (tasks.c, tasks_pass) */
+    uint64_t chain_frames_checked;   /* chain frames read again from a page copy older than their pointer's */
     uint64_t kernel_reads, kernel_read_ns, kernel_read_failures;   /* off-CPU causes */
     uint64_t builtin_frames, builtin_kept, builtin_torn, builtin_not_c, builtin_unanalysable;  /* ccall.c */
     double elapsed_s, rate_achieved;

@@ -128,6 +128,7 @@ typedef struct {
     int graph_ok, graph_dirty;
     uint64_t graph_links_ver;
     uint64_t lists_built, graphs_built;   /* stats */
+    uint64_t frames_rechecked;            /* chain frames whose code check_chains read again */
     /* preparing a batch of stacks (prepare_stacks) */
     int32_t *plist;          /* the tasks the batch uses */
     uint64_t *scratch;       /* addresses, then codes read now, per plist entry */

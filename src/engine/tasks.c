@@ -17,7 +17,8 @@
  *  2. A task whose coroutine is executing but is on no thread's stack means
  *     the stacks and the tasks were read at different instants: the tasks of
  *     that loop's thread are skipped this pass and counted, never guessed.
- *  3. Suspended tasks: the coroutine chain (aio_read_chain), read once.
+ *  3. Suspended tasks: the coroutine chain (aio_read_chain), read once, and
+ *     each of its coroutines confirmed to run that code still (check_chains).
  *  4. Links: physical nesting, then "A awaits B" (A's fut_waiter is B).
  *  5. Cycles (real deadlocks, or torn reads) are found by colouring the
  *     parent graph: O(tasks), no allocation per task.
@@ -58,11 +59,10 @@ enum {
     TF_DONE = 64,
     TF_CHAIN = 128,     /* its chain was read this pass (lazily, when needed) */
     TF_STALE = 256,     /* taken from an earlier pass's read: read again before use */
-    TF_REFRESHED = 512, /* ... and read again in this pass (refresh_task) */
-    TF_CODE_NOW = 1024, /* code_now holds its coroutine's code, read after that */
+    TF_CHECKED = 512,   /* its chain's frames were checked against the memory now */
+    TF_CHECK_ROOT = 1024, /* its coroutine's page copy is older than the task's (check_chains) */
     TF_PREP = 2048,     /* taken into the batch being prepared */
     TF_SEL = 4096,      /* gives a stack of its own this pass */
-    TF_CORO_AFTER = 8192, /* its coroutine's pages were first copied after it was read again */
 };
 
 /* What made a task's parent its parent (checked when the parent was read
@@ -79,6 +79,7 @@ enum {
 struct task_info {
     uint64_t addr;          /* 0 = empty */
     uint64_t snap_hash;     /* of the name object's header and characters */
+    uint64_t name;          /* the name object they were read from */
     uint64_t coro;          /* its coroutine, and that coroutine's code (0: not seen yet): */
     uint64_t code0;         /* a task read from an older copy of its memory shows otherwise */
     uint64_t tick;          /* the pass it was last checked in */
@@ -111,7 +112,6 @@ void tasks_free(taskpass *tp)
     free(tp->gwait);
     free(tp->plist);
     free(tp->scratch);
-    free(tp->code_now);
     free(tp->codes);
     for (int r = 0; r < TASKS_MAX_REG; r++) {
         free(tp->slots[r]);
@@ -151,7 +151,6 @@ static int grow(taskpass *tp, size_t cap)
     GROW(gwait);
     GROW(plist);
     GROW(scratch);
-    GROW(code_now);
     GROW(fr_start);
     GROW(fr_n);
     GROW(fr_omitted);
@@ -540,7 +539,6 @@ static int refresh_task(sampler *s, int32_t k, int stood_on)
         now.name_hash = len < 0 ? 0 : strobe_hash_bytes(snap, (size_t)len);
         note_waiter(s, t->waiter, now.waiter);   /* the graph is built again next pass if it matters */
         *t = now;
-        tp->flags[k] |= TF_REFRESHED;
         tp->src[k]->t = now;
         return 0;
     }
@@ -744,6 +742,18 @@ static void keep_bases(sampler *s, size_t nth)
  * link needs it.  0, or -1 when the task gives no stack this pass. */
 static struct task_info *info_slot(taskpass *tp, uint64_t addr);
 
+/* Is a page of generator `gen` (its header and frame) copied in this pass
+ * already, and before `seq` (the copy a pointer to it was read from; 0: a
+ * direct read)?  Its copy may then be older than the pointer: the object
+ * there then may be gone, its memory another coroutine now.  A page not
+ * copied yet will be copied after. */
+static int copied_before(sampler *s, uint64_t gen, uint64_t seq)
+{
+    uint64_t end = gen + (uint64_t)s->L.gen_size - 1;
+    uint64_t a = mem_cache_seq(&s->mem, gen), b = mem_cache_seq(&s->mem, end);
+    return (a && (!seq || a < seq)) || (b && (!seq || b < seq));
+}
+
 static int ensure_chain(sampler *s, int32_t k)
 {
     taskpass *tp = &s->tp;
@@ -754,6 +764,7 @@ static int ensure_chain(sampler *s, int32_t k)
     uint64_t leaf;
     tp->fr_n[k] = 0;
     tp->fr_omitted[k] = 0;
+    if (copied_before(s, tp->t[k].coro, tp->t[k].seq)) tp->flags[k] |= TF_CHECK_ROOT;
     int st = aio_read_chain(&s->mem, &s->L, &s->aio, tp->t[k].coro, tp->tmp, max, &n,
                             &tp->fr_omitted[k], &leaf);
     if (st == CHAIN_RUNNING) {
@@ -779,15 +790,9 @@ static int ensure_chain(sampler *s, int32_t k)
             e->code0 = tp->tmp[0].code;
         }
     }
-    /* A task read again in this pass (refresh_task) was read after pages
-     * this pass had already copied, its coroutine's maybe among them: a new
-     * coroutine at the old one's address would be read as the old one.  Its
-     * code, read now, must agree with the chain's first frame. */
-    uint64_t code_now = tp->code_now[k];
-    int recheck = (tp->flags[k] & (TF_REFRESHED | TF_CORO_AFTER)) == TF_REFRESHED && n > 0 && st == CHAIN_SUSPENDED;
-    if (recheck && !(tp->flags[k] & TF_CODE_NOW) && aio_gen_code_now(&s->mem, &s->L, tp->t[k].coro, &code_now) != 0)
-        code_now = 0;
-    if (recheck && code_now != tp->tmp[0].code) st = CHAIN_TORN;
+    /* (a coroutine not started yet was checked by aio_read_chain; the
+     * others by check_chains) */
+    if (st == CHAIN_NOT_STARTED) tp->flags[k] |= TF_CHECKED;
     if (st == CHAIN_TORN) {
         tp->chains_torn++;
         tp->flags[k] |= TF_BAD;
@@ -924,18 +929,12 @@ static void find_cycles(size_t n, const int32_t *par, uint16_t *flags, int32_t *
  * its header (the count zeroed) and digit; for a str, its type, length,
  * kind and characters -- not its count, cached hash, interning state, or
  * the UTF-8 and wide copies CPython caches in the header on demand. */
-static int name_snapshot(sampler *s, uint64_t name, uint8_t *out)
+/* The snapshot from hdr, the name's first `have` bytes (its header at
+ * least); the rest of a long name read through the page copies, or (fresh)
+ * directly. */
+static int snapshot_of(sampler *s, uint64_t name, const uint8_t *hdr, size_t have, uint8_t *out, int fresh)
 {
     const strobe_layout *L = &s->L;
-    uint8_t hdr[128];
-    /* one read covers the header (and short names) nearly always */
-    const int32_t first = NAME_FIRST;
-    if (!name || L->u_ascii_data > first || L->long_digit + 8 > first) return -1;
-    if (mem_read(&s->mem, name, (size_t)first, hdr) != 0) {
-        uint64_t t = pyobj_type(&s->mem, L, name);   /* near the end of a mapping */
-        int32_t hl = t == L->long_type ? L->long_digit + 8 : L->u_ascii_data;
-        if (!t || mem_read(&s->mem, name, (size_t)hl, hdr) != 0) return -1;
-    }
     uint64_t type = mem_u64(hdr, L->ob_type);
     if (type == L->long_type) {
         size_t n = (size_t)L->long_digit + 8;
@@ -956,12 +955,28 @@ static int name_snapshot(sampler *s, uint64_t name, uint8_t *out)
     uint64_t len = length * kind;
     uint64_t off = (uint64_t)(ascii ? L->u_ascii_data : L->u_compact_data);
     if (len > NAME_SNAP - n) len = NAME_SNAP - n;
-    if (off + len <= (uint64_t)first) {
+    mem_iov rest = { name + off, out + n, (size_t)len };
+    if (off + len <= (uint64_t)have) {
         memcpy(out + n, hdr + off, (size_t)len);
-    } else if (len && mem_read(&s->mem, name + off, (size_t)len, out + n) != 0) {
+    } else if (len && (fresh ? mem_readv_fresh(&s->mem, &rest, 1) : mem_read(&s->mem, name + off, (size_t)len, out + n)) != 0) {
         return -1;
     }
     return (int)(n + len);
+}
+
+static int name_snapshot(sampler *s, uint64_t name, uint8_t *out)
+{
+    const strobe_layout *L = &s->L;
+    uint8_t hdr[NAME_FIRST];
+    size_t have = NAME_FIRST;
+    /* one read covers the header (and short names) nearly always */
+    if (!name || L->u_ascii_data > NAME_FIRST || L->long_digit + 8 > NAME_FIRST) return -1;
+    if (mem_read(&s->mem, name, NAME_FIRST, hdr) != 0) {
+        uint64_t t = pyobj_type(&s->mem, L, name);   /* near the end of a mapping */
+        have = (size_t)(t == L->long_type ? L->long_digit + 8 : L->u_ascii_data);
+        if (!t || mem_read(&s->mem, name, have, hdr) != 0) return -1;
+    }
+    return snapshot_of(s, name, hdr, have, out, 0);
 }
 
 /* The entry of task `addr`, or the empty slot for it, or NULL when the
@@ -1006,7 +1021,8 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
         return e;   /* checked already in this pass */
     uint64_t sh = t->name_hash;
     if (!sh) return NULL;
-    if (e->addr == t->addr && e->snap_hash == sh && e->thread_labels == te->labels && e->coro == t->coro) {
+    if (e->addr == t->addr && e->snap_hash == sh && e->name == t->name && e->thread_labels == te->labels &&
+        e->coro == t->coro) {
         e->tick = s->ticks;
         return e;
     }
@@ -1015,15 +1031,25 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     uint8_t snap[NAME_SNAP];
     int nl = aio_task_name(&s->mem, &s->L, t->name, name + 5, sizeof name - 5);
     if (nl < 0) return NULL;
-    int sl = name_snapshot(s, t->name, snap);
-    if (sl < 0 || strobe_hash_bytes(snap, (size_t)sl) != sh) return NULL;
-    /* ... and that the task still has that name object: asyncio.create_task
-     * on 3.8-3.10 names a task after making it, and the default name freed
-     * then may already hold another task's name. */
+    /* ... that the task still has that name object (asyncio.create_task on
+     * 3.8-3.10 names a task after making it, and the default name freed
+     * then may already hold another task's name) and coroutine, and that the
+     * name object holds those characters now (the page copy they were read
+     * from may be older than the task: the string there then was another,
+     * since freed), all read directly in one call */
     uint64_t now_name, now_coro;
-    mem_iov v[2] = { { t->addr + (uint64_t)s->aio.task_name, &now_name, 8 },
-                     { t->addr + (uint64_t)s->aio.task_coro, &now_coro, 8 } };
-    if (mem_readv_fresh(&s->mem, v, 2) != 0 || now_name != t->name || now_coro != t->coro) return NULL;
+    uint8_t hdr[NAME_FIRST];
+    mem_iov v[3] = { { t->addr + (uint64_t)s->aio.task_name, &now_name, 8 },
+                     { t->addr + (uint64_t)s->aio.task_coro, &now_coro, 8 },
+                     { t->name, hdr, NAME_FIRST } };
+    size_t have = NAME_FIRST;
+    if (mem_readv_fresh(&s->mem, v, 3) != 0) {   /* a name near the end of a mapping: its header */
+        have = v[2].size = (size_t)(s->L.u_ascii_data > s->L.long_digit + 8 ? s->L.u_ascii_data : s->L.long_digit + 8);
+        if (mem_readv_fresh(&s->mem, v, 3) != 0) return NULL;
+    }
+    if (now_name != t->name || now_coro != t->coro) return NULL;
+    int sl = snapshot_of(s, t->name, hdr, have, snap, 1);
+    if (sl < 0 || strobe_hash_bytes(snap, (size_t)sl) != sh) return NULL;
     profile *p = &s->prof;
     uint32_t loc, lset;
     if (profile_intern_synthetic(p, name, (size_t)nl + 5, &loc) != PROF_OK) return NULL;
@@ -1045,6 +1071,7 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     e->addr = t->addr;
     tp->info_key[e - tp->info] = t->addr;
     e->snap_hash = sh;
+    e->name = t->name;
     e->coro = t->coro;
     e->thread_labels = te->labels;
     e->marker = loc;
@@ -1281,12 +1308,78 @@ static void check_codes(sampler *s, size_t nth, int threads)
     tp->frames_checked = tp->frames.n;
 }
 
+/* Must frame j of task k's chain (stored leaf first) be checked?  Its
+ * coroutine's page copy may be older than the pointer that led to it: the
+ * task's own coroutine (TF_CHECK_ROOT, decided before its chain was read);
+ * a coroutine awaited by the one before it whose page was copied earlier
+ * than that one's (3.11+, the awaiting pointer is inside it; a page no
+ * longer held is not known); 3.8-3.10 (the pointer is in a frame object of
+ * its own): always. */
+static int check_frame(sampler *s, int32_t k, uint32_t j)
+{
+    taskpass *tp = &s->tp;
+    const raw_frame *f = tp->frames.f + tp->fr_start[k];
+    if (j + 1 == tp->fr_n[k]) return (tp->flags[k] & TF_CHECK_ROOT) != 0;
+    if (s->L.gen_iframe < 0) return 1;
+    uint64_t by = f[j + 1].gen, end = by + (uint64_t)s->L.gen_size - 1;
+    uint64_t a = mem_cache_seq(&s->mem, by), b = mem_cache_seq(&s->mem, end);
+    if (!a || !b) return s->mem.pages != NULL;   /* (cache off: all read directly) */
+    return copied_before(s, f[j].gen, a > b ? a : b);
+}
+
+/* The chains of tasks ks[0..n) read in this pass, checked against the
+ * memory as it is now where a page copy may be older than the pointer that
+ * led into it (check_frame): the frame's coroutine must still run the code
+ * the copy showed (one system call for them all).  Such a page can hold an
+ * object since freed, its memory now another coroutine: a new task's
+ * coroutine in the page of one read earlier, or an awaited coroutine
+ * replaced.  That chain would pair the task with another task's frames; it
+ * gives no stack this pass (chains_torn).  A frame whose coroutine still
+ * runs the same code is the task's (a new coroutine of the same function at
+ * the old address shows the same function). */
+static void check_chains(sampler *s, const int32_t *ks, size_t n)
+{
+    taskpass *tp = &s->tp;
+    size_t nf = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t k = ks[i];
+        if ((tp->flags[k] & (TF_CHAIN | TF_BAD | TF_CHECKED | TF_RUNNING)) == TF_CHAIN) nf += tp->fr_n[k];
+    }
+    if (!nf || codes_reserve(tp, 2 * nf) != 0) return;   /* (nothing checked: no memory) */
+    uint64_t *gens = tp->codes, *now = tp->codes + nf;
+    nf = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t k = ks[i];
+        if ((tp->flags[k] & (TF_CHAIN | TF_BAD | TF_CHECKED | TF_RUNNING)) != TF_CHAIN) continue;
+        for (uint32_t j = 0; j < tp->fr_n[k]; j++)
+            if (check_frame(s, k, j)) gens[nf++] = tp->frames.f[tp->fr_start[k] + j].gen;
+    }
+    if (nf) aio_gen_code_now_many(&s->mem, &s->L, gens, now, (int)nf);
+    tp->frames_rechecked += nf;
+    nf = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t k = ks[i];
+        if ((tp->flags[k] & (TF_CHAIN | TF_BAD | TF_CHECKED | TF_RUNNING)) != TF_CHAIN) continue;
+        tp->flags[k] |= TF_CHECKED;
+        int ok = 1;
+        for (uint32_t j = 0; j < tp->fr_n[k]; j++) {
+            if (!check_frame(s, k, j)) continue;
+            if (gens[nf] && now[nf] != tp->frames.f[tp->fr_start[k] + j].code) ok = 0;
+            nf++;
+        }
+        if (!ok) {
+            tp->chains_torn++;
+            tp->flags[k] |= TF_BAD;
+        }
+    }
+}
+
 /* Everything the stacks of tasks sel[0..nsel) read, read together: the
  * tasks they use (each, and the tasks it stands on), those taken from an
  * earlier pass read again (refresh_task; their objects' and names' pages in
- * two sweeps), the code their coroutines run read now (one call), then
- * their coroutine chains (the pages level by level, aio_fill_chains).
- * emit_task then reads nothing more for them. */
+ * two sweeps), their coroutine chains (the pages level by level,
+ * aio_fill_chains), then the code each chain frame's coroutine runs now
+ * (check_chains, one call).  emit_task then reads nothing more for them. */
 static void prepare_stacks(sampler *s, const int32_t *sel, size_t nsel)
 {
     taskpass *tp = &s->tp;
@@ -1301,10 +1394,7 @@ static void prepare_stacks(sampler *s, const int32_t *sel, size_t nsel)
             cur = tp->parent[cur];
         }
     /* One sweep for the stale tasks' objects and then their names; read
-     * again.  Then a coroutine whose pages this pass has not copied yet will
-     * be copied after its task was read again (aio_fill_chains, below): as
-     * new as it, with no need to read its code now (3.11+, where the frame
-     * is in the coroutine). */
+     * again. */
     size_t ns = 0, sz = (size_t)s->aio.task_size > NAME_FIRST ? (size_t)s->aio.task_size : NAME_FIRST;
     for (size_t i = 0; i < np; i++)
         if (tp->flags[tp->plist[i]] & TF_STALE) tp->scratch[ns++] = tp->t[tp->plist[i]].addr;
@@ -1314,33 +1404,11 @@ static void prepare_stacks(sampler *s, const int32_t *sel, size_t nsel)
         mem_cache_fill(&s->mem, tp->scratch, ns, sz);
         for (size_t i = 0; i < np; i++) {
             int32_t k = tp->plist[i];
-            if (!(tp->flags[k] & TF_STALE)) continue;
-            if (refresh_task(s, k, !(tp->flags[k] & (TF_SEL | TF_RUNNING))) == 0 && L->gen_iframe >= 0 &&
-                !mem_cache_holds(&s->mem, tp->t[k].coro, (size_t)L->gen_size))
-                tp->flags[k] |= TF_CORO_AFTER;
-        }
-    }
-    /* the code of each coroutine read again with its task and copied
-     * before it, read now */
-    size_t nc = 0;
-    for (size_t i = 0; i < np; i++) {
-        uint16_t fl = tp->flags[tp->plist[i]];
-        if ((fl & (TF_REFRESHED | TF_CORO_AFTER)) == TF_REFRESHED && !(fl & (TF_RUNNING | TF_BAD)))
-            tp->scratch[nc++] = tp->t[tp->plist[i]].coro;
-    }
-    if (nc && codes_reserve(tp, nc) == 0) {   /* (else each read alone by ensure_chain) */
-        aio_gen_code_now_many(&s->mem, L, tp->scratch, tp->codes, (int)nc);
-        nc = 0;
-        for (size_t i = 0; i < np; i++) {
-            int32_t k = tp->plist[i];
-            uint16_t fl = tp->flags[k];
-            if ((fl & (TF_REFRESHED | TF_CORO_AFTER)) != TF_REFRESHED || (fl & (TF_RUNNING | TF_BAD))) continue;
-            tp->code_now[k] = tp->codes[nc++];
-            tp->flags[k] |= TF_CODE_NOW;
+            if (tp->flags[k] & TF_STALE) refresh_task(s, k, !(tp->flags[k] & (TF_SEL | TF_RUNNING)));
         }
     }
     /* the chains */
-    nc = 0;
+    size_t nc = 0;
     for (size_t i = 0; i < np; i++) {
         int32_t k = tp->plist[i];
         if (!(tp->flags[k] & (TF_RUNNING | TF_BAD | TF_CHAIN))) tp->scratch[nc++] = tp->t[k].coro;
@@ -1351,6 +1419,7 @@ static void prepare_stacks(sampler *s, const int32_t *sel, size_t nsel)
         int32_t k = tp->plist[i];
         if (!(tp->flags[k] & (TF_RUNNING | TF_BAD))) ensure_chain(s, k);
     }
+    check_chains(s, tp->plist, np);
 }
 
 /* The stride for the next pass, from the cost per task stack so far (a

@@ -246,7 +246,7 @@ void strobe_layout_fill(strobe_layout *L)
     L->coro_type = (uint64_t)(uintptr_t)&PyCoro_Type;
     L->gen_type = (uint64_t)(uintptr_t)&PyGen_Type;
     L->asyncgen_type = (uint64_t)(uintptr_t)&PyAsyncGen_Type;
-    L->gen_frame = L->gen_running = L->gen_iframe = L->gen_frame_state = -1;
+    L->gen_frame = L->gen_running = L->gen_iframe = L->gen_frame_state = L->gen_code = -1;
     L->f_gen = L->f_stacktop = L->f_valuestack = L->f_stackdepth = L->f_state = -1;
     L->f_localsplus = L->if_stacktop = L->if_localsplus = L->co_code = -1;
     L->fs_created = L->fs_suspended = L->fs_suspended_yf = L->fs_executing = -100;
@@ -274,6 +274,7 @@ void strobe_layout_fill(strobe_layout *L)
     L->fs_executing = FRAME_EXECUTING;
 #else
     L->gen_frame = OFF(PyGenObject, gi_frame);
+    L->gen_code = OFF(PyGenObject, gi_code);
     L->gen_size = END(PyGenObject, gi_frame);
     L->f_gen = OFF(PyFrameObject, f_gen);
     L->f_valuestack = OFF(PyFrameObject, f_valuestack);

@@ -43,7 +43,7 @@ static void setup(void)
     L.gen_iframe = GEN_IFRAME;
     L.gen_frame_state = 56;
     L.gen_size = GEN_IFRAME + IF_LOCALS;
-    L.gen_frame = L.gen_running = -1;
+    L.gen_frame = L.gen_running = L.gen_code = -1;
     L.co_code_adaptive = CODE_FIRST;
     L.fs_created = -3;
     L.fs_suspended = -2;

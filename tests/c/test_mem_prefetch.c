@@ -231,6 +231,35 @@ static void test_fill(void)
     munmap(a + 101 * pg, (NPG - 101) * pg);
 }
 
+/* mem_cache_seq orders the copies of a pass: a page read on demand after
+ * another has a larger order; a fill's pages follow the order given; a page
+ * not held (or the cache off) is 0; a new pass forgets them all. */
+static void test_copy_order(void)
+{
+    mem_target m;
+    uint8_t *a = area(8);
+    uint8_t b[8];
+    CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 1024) == 0);
+    mem_cache_on_demand(&m);
+    CHECK(mem_cache_seq(&m, A(a)) == 0);
+    CHECK(mem_read(&m, A(a + 3 * pg + 8), 8, b) == 0);
+    uint64_t s3 = mem_cache_seq(&m, A(a + 3 * pg));
+    CHECK(s3 != 0 && mem_cache_seq(&m, A(a + 3 * pg + pg - 1)) == s3);
+    uint64_t two[2] = { A(a + 5 * pg), A(a + 1 * pg) };
+    CHECK(mem_cache_fill(&m, two, 2, 8) == 2);
+    uint64_t s5 = mem_cache_seq(&m, two[0]), s1 = mem_cache_seq(&m, two[1]);
+    CHECK(s3 < s5 && s5 < s1);   /* in the order given, all after page 3 */
+    CHECK(mem_read(&m, A(a), 8, b) == 0 && mem_cache_seq(&m, A(a)) > s1);
+    CHECK(mem_cache_seq(&m, A(a + 7 * pg)) == 0);   /* not read */
+    mem_cache_drop(&m);
+    CHECK(mem_cache_seq(&m, A(a + 3 * pg)) == 0);
+    mem_target m2;
+    CHECK(mem_open(&m2, 0) == 0 && mem_read(&m2, A(a), 8, b) == 0 && mem_cache_seq(&m2, A(a)) == 0);
+    mem_close(&m2);
+    mem_close(&m);
+    munmap(a, 8 * pg);
+}
+
 int main(void)
 {
     pg = (size_t)sysconf(_SC_PAGESIZE);
@@ -242,5 +271,6 @@ int main(void)
     RUN(test_no_cache_no_prefetch);
     RUN(test_fill);
     RUN(test_fills_grow_the_cache);
+    RUN(test_copy_order);
     return CHECK_DONE();
 }

@@ -477,6 +477,7 @@ static uint64_t gen_obj(img *m, const strobe_layout *L, int type, const mat_code
     uint64_t stack;
     uint64_t f = frame(m, L, c, code, 0, addr, 0, &stack);
     w64(m, g, L->gen_frame, f);
+    if (L->gen_code >= 0) w64(m, g, L->gen_code, code);
     w64(m, f, L->f_gen, g);
     if (L->f_state >= 0) {   /* 3.10 */
         int st = state == 'c' ? L->fs_created : state == 'r' ? L->fs_executing : L->fs_suspended;

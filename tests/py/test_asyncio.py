@@ -311,6 +311,8 @@ class ThinnedTasksTest(TaskStackCase):
         reused = int(re.search(r"tasks-from-earlier-reads=(\d+)", aio[0]).group(1))
         self.assertGreater(stride, 1, aio[0])
         self.assertGreater(reused, 0, aio[0])
+        # coroutines whose page copy is older than their task's are read again
+        self.assertGreater(int(re.search(r"chain-frames-checked=(\d+)", aio[0]).group(1)), 0, aio[0])
         for s in samples:
             if not (s.task and s.task.startswith("short-")):
                 continue
