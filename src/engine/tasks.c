@@ -928,10 +928,10 @@ static void find_cycles(size_t n, const int32_t *par, uint16_t *flags, int32_t *
  * snapshots taken passes apart agree while the object lives: for an int,
  * its header (the count zeroed) and digit; for a str, its type, length,
  * kind and characters -- not its count, cached hash, interning state, or
- * the UTF-8 and wide copies CPython caches in the header on demand. */
-/* The snapshot from hdr, the name's first `have` bytes (its header at
- * least); the rest of a long name read through the page copies, or (fresh)
- * directly. */
+ * the UTF-8 and wide copies CPython caches in the header on demand.
+ * snapshot_of takes it from hdr, the name's first `have` bytes (its header
+ * at least), the rest of a long name read through the page copies, or
+ * (fresh) directly. */
 static int snapshot_of(sampler *s, uint64_t name, const uint8_t *hdr, size_t have, uint8_t *out, int fresh)
 {
     const strobe_layout *L = &s->L;
@@ -1312,7 +1312,9 @@ static void check_codes(sampler *s, size_t nth, int threads)
  * coroutine's page copy may be older than the pointer that led to it: the
  * task's own coroutine (TF_CHECK_ROOT, decided before its chain was read);
  * a coroutine awaited by the one before it whose page was copied earlier
- * than that one's (3.11+, the awaiting pointer is inside it; a page no
+ * than that one's (3.11+: the awaiting pointer is in its frame's stack,
+ * inside it: on its first page or on the page of its first stack slots,
+ * 256 bytes past its locals' start, whichever was copied later; a page no
  * longer held is not known); 3.8-3.10 (the pointer is in a frame object of
  * its own): always. */
 static int check_frame(sampler *s, int32_t k, uint32_t j)
@@ -1321,7 +1323,7 @@ static int check_frame(sampler *s, int32_t k, uint32_t j)
     const raw_frame *f = tp->frames.f + tp->fr_start[k];
     if (j + 1 == tp->fr_n[k]) return (tp->flags[k] & TF_CHECK_ROOT) != 0;
     if (s->L.gen_iframe < 0) return 1;
-    uint64_t by = f[j + 1].gen, end = by + (uint64_t)s->L.gen_size - 1;
+    uint64_t by = f[j + 1].gen, end = by + (uint64_t)s->L.gen_size + 255;
     uint64_t a = mem_cache_seq(&s->mem, by), b = mem_cache_seq(&s->mem, end);
     if (!a || !b) return s->mem.pages != NULL;   /* (cache off: all read directly) */
     return copied_before(s, f[j].gen, a > b ? a : b);
