@@ -1342,37 +1342,33 @@ static int check_frame(sampler *s, int32_t k, uint32_t j)
 static void check_chains(sampler *s, const int32_t *ks, size_t n)
 {
     taskpass *tp = &s->tp;
+    const uint16_t want = TF_CHAIN | TF_BAD | TF_CHECKED | TF_RUNNING;
     size_t nf = 0;
-    for (size_t i = 0; i < n; i++) {
-        int32_t k = ks[i];
-        if ((tp->flags[k] & (TF_CHAIN | TF_BAD | TF_CHECKED | TF_RUNNING)) == TF_CHAIN) nf += tp->fr_n[k];
-    }
-    if (!nf || codes_reserve(tp, 2 * nf) != 0) return;   /* (nothing checked: no memory) */
-    uint64_t *gens = tp->codes, *now = tp->codes + nf;
+    for (size_t i = 0; i < n; i++)
+        if ((tp->flags[ks[i]] & want) == TF_CHAIN) nf += tp->fr_n[ks[i]];
+    if (!nf || codes_reserve(tp, 3 * nf) != 0) return;   /* (nothing checked: no memory) */
+    /* the frames to check: their coroutines, their codes read now, and
+     * which task and frame each is (task << 32 | frame index) */
+    uint64_t *gens = tp->codes, *now = tp->codes + nf, *at = tp->codes + 2 * nf;
     nf = 0;
     for (size_t i = 0; i < n; i++) {
         int32_t k = ks[i];
-        if ((tp->flags[k] & (TF_CHAIN | TF_BAD | TF_CHECKED | TF_RUNNING)) != TF_CHAIN) continue;
-        for (uint32_t j = 0; j < tp->fr_n[k]; j++)
-            if (check_frame(s, k, j)) gens[nf++] = tp->frames.f[tp->fr_start[k] + j].gen;
-    }
-    if (nf) aio_gen_code_now_many(&s->mem, &s->L, gens, now, (int)nf);
-    tp->frames_rechecked += nf;
-    nf = 0;
-    for (size_t i = 0; i < n; i++) {
-        int32_t k = ks[i];
-        if ((tp->flags[k] & (TF_CHAIN | TF_BAD | TF_CHECKED | TF_RUNNING)) != TF_CHAIN) continue;
+        if ((tp->flags[k] & want) != TF_CHAIN) continue;
         tp->flags[k] |= TF_CHECKED;
-        int ok = 1;
-        for (uint32_t j = 0; j < tp->fr_n[k]; j++) {
-            if (!check_frame(s, k, j)) continue;
-            if (gens[nf] && now[nf] != tp->frames.f[tp->fr_start[k] + j].code) ok = 0;
-            nf++;
-        }
-        if (!ok) {
-            tp->chains_torn++;
-            tp->flags[k] |= TF_BAD;
-        }
+        for (uint32_t j = 0; j < tp->fr_n[k]; j++)
+            if (check_frame(s, k, j)) {
+                gens[nf] = tp->frames.f[tp->fr_start[k] + j].gen;
+                at[nf++] = (uint64_t)(uint32_t)k << 32 | (tp->fr_start[k] + j);
+            }
+    }
+    if (!nf) return;
+    aio_gen_code_now_many(&s->mem, &s->L, gens, now, (int)nf);
+    tp->frames_rechecked += nf;
+    for (size_t i = 0; i < nf; i++) {
+        int32_t k = (int32_t)(at[i] >> 32);
+        if (!gens[i] || now[i] == tp->frames.f[(uint32_t)at[i]].code || (tp->flags[k] & TF_BAD)) continue;
+        tp->chains_torn++;
+        tp->flags[k] |= TF_BAD;
     }
 }
 
