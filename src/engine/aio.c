@@ -282,20 +282,18 @@ int aio_read_gen(mem_target *m, const strobe_layout *L, uint64_t gen, aio_gen *o
 }
 
 
+/* Where in a generator the code it runs is: its embedded frame's (3.11+),
+ * or gi_code (3.8-3.10); -1 when the layout has neither. */
+static int32_t gen_code_at(const strobe_layout *L)
+{
+    return L->gen_iframe >= 0 ? L->gen_iframe + L->if_code : L->gen_code;
+}
+
 /* The code a generator runs, read now (not from this pass's page copies). */
 int aio_gen_code_now(mem_target *m, const strobe_layout *L, uint64_t gen, uint64_t *code)
 {
-    uint64_t frame;
-    mem_iov v = { 0, &frame, 8 };
-    if (L->gen_iframe >= 0 || L->gen_code >= 0) {
-        v.addr = gen + (uint64_t)(L->gen_iframe >= 0 ? L->gen_iframe + L->if_code : L->gen_code);
-        v.buf = code;
-        return mem_readv_fresh(m, &v, 1);
-    }
-    v.addr = gen + (uint64_t)L->gen_frame;
-    if (mem_readv_fresh(m, &v, 1) != 0 || !frame) return -1;
-    mem_iov c = { frame + (uint64_t)L->f_code, code, 8 };
-    return mem_readv_fresh(m, &c, 1);
+    mem_iov v = { gen + (uint64_t)gen_code_at(L), code, 8 };
+    return gen_code_at(L) < 0 ? -1 : mem_readv_fresh(m, &v, 1);
 }
 
 void aio_gen_code_now_many(mem_target *m, const strobe_layout *L, const uint64_t *gens, uint64_t *codes, int n)
@@ -305,12 +303,12 @@ void aio_gen_code_now_many(mem_target *m, const strobe_layout *L, const uint64_t
         int k = n - b < MEM_MAX_IOV ? n - b : MEM_MAX_IOV;
         for (int i = 0; i < k; i++) {
             codes[b + i] = 0;
-            v[i].addr = gens[b + i] + (uint64_t)(L->gen_iframe >= 0 ? L->gen_iframe + L->if_code : L->gen_code);
+            v[i].addr = gens[b + i] + (uint64_t)gen_code_at(L);
             v[i].buf = &codes[b + i];
             v[i].size = 8;
         }
         /* one call for all; when one of them fails, each alone */
-        if ((L->gen_iframe >= 0 || L->gen_code >= 0) && mem_readv_fresh(m, v, k) == 0) continue;
+        if (gen_code_at(L) < 0 || mem_readv_fresh(m, v, k) == 0) continue;
         for (int i = 0; i < k; i++)
             if (aio_gen_code_now(m, L, gens[b + i], &codes[b + i]) != 0) codes[b + i] = 0;
     }

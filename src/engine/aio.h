@@ -105,9 +105,9 @@ typedef struct {
 
 /* The code a generator runs, read now, bypassing the page copies.  0 or -1. */
 int aio_gen_code_now(mem_target *m, const strobe_layout *L, uint64_t gen, uint64_t *code);
-/* The same for gens[0..n), in one system call where the layout allows (3.11+:
- * the frame is inside the generator; 3.8-3.10: gi_code); codes[i] = 0 where
- * it failed. */
+/* The same for gens[0..n), in one system call (3.11+: the frame's code, inside
+ * the generator; 3.8-3.10: gi_code), each alone when that fails; codes[i] = 0
+ * where it failed. */
 void aio_gen_code_now_many(mem_target *m, const strobe_layout *L, const uint64_t *gens, uint64_t *codes, int n);
 
 /* Read one generator, coroutine or async generator. 0 or -1. */
