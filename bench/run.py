@@ -110,7 +110,7 @@ def section_depth(a, failures):
                 runs[0]["leaf_depth"], "%g Hz" % r, median([s["rate"] for s in sts]), median(per),
                 median([s["sampler_cpu_ns"] / max(s["ticks"], 1) / 1e3 for s in sts]),
                 median([s["reads"] / max(s["ticks"], 1) for s in sts]),
-                median([(s["page_misses"] + s.get("page_prefetched", 0) + s.get("page_filled", 0)) / max(s["ticks"], 1) for s in sts])))
+                median([(s["page_misses"] + s.get("page_prefetched", 0) + s.get("page_filled", 0) + s.get("page_refreshed", 0)) / max(s["ticks"], 1) for s in sts])))
 
 
 def section_tasks(a, failures):

@@ -31,7 +31,7 @@ def figures(r):
         "pass": d("pass_ns") / ticks / 1e3,
         "cpu": d("sampler_cpu_ns") / ticks / 1e3,
         "reads": d("reads") / ticks,
-        "pages": (d("page_misses") + d("page_prefetched") + d("page_filled")) / ticks,
+        "pages": (d("page_misses") + d("page_prefetched") + d("page_filled") + d("page_refreshed")) / ticks,
         "stride": sb["task_stride"],
         "share": 100 * cpu / prog if prog > 0 else 0.0,
     }

@@ -25,7 +25,7 @@ def row(n, st):
     per_pass = st["pass_ns"] / t / 1e3
     return "%8d %10.1f %10.1f %12.1f %12.3f %12.0f %8d" % (
         n, st["rate"], per_pass, st["sampler_cpu_ns"] / t / 1e3, per_pass / max(n, 1),
-        (st["page_misses"] + st.get("page_prefetched", 0) + st.get("page_filled", 0)) / t, st["task_stride"])
+        (st["page_misses"] + st.get("page_prefetched", 0) + st.get("page_filled", 0) + st.get("page_refreshed", 0)) / t, st["task_stride"])
 
 
 def measure(python, n, seconds, rate, build="build"):

@@ -218,12 +218,26 @@ static inline void note_used(mem_target *t, mem_page *p)
     if (t->nused < t->used_cap) t->used[t->nused++] = p->page;
 }
 
+static void walk_note(mem_target *t, uint64_t page)
+{
+    for (uint32_t i = t->nwalk; i-- > 0;)
+        if (t->walk[i] == page) return;
+    if (t->nwalk < MEM_WALK_PAGES) t->walk[t->nwalk++] = page;
+}
+
 /* The cached copy of `page`, or NULL when it cannot be read. */
 static const uint8_t *page_get(mem_target *t, uint64_t page)
 {
     size_t slot = slot_of(t, page);
     mem_page *p = &t->pages[slot];
     uint8_t *data = t->page_data + slot * PAGE;
+    if (t->walking) {
+        if (t->no_fetch && !(p->gen == t->gen && p->page == page)) {
+            t->walk_missed = page;
+            return NULL;
+        }
+        walk_note(t, page);
+    }
     if (p->gen == t->gen && p->page == page) {
         t->page_hits++;
         if (!p->ok) return NULL;
@@ -351,6 +365,47 @@ uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t si
     }
     t->page_filled += copied;
     t->pass_misses += copied;   /* pages this pass needed: mem_cache_fit grows the cache to hold them */
+    return copied;
+}
+
+void mem_walk_begin(mem_target *t, int no_fetch)
+{
+    t->walking = 1;
+    t->no_fetch = no_fetch && t->pages && t->backend == MEM_VM_READV;
+    t->nwalk = 0;
+    t->walk_missed = 0;
+}
+
+void mem_walk_end(mem_target *t)
+{
+    t->walking = t->no_fetch = 0;
+    t->nwalk = 0;
+    t->walk_missed = 0;
+}
+
+uint32_t mem_walk_refresh(mem_target *t, const uint64_t *extra, size_t nextra)
+{
+    uint64_t pages[2 * 4 + MEM_WALK_PAGES + 1];
+    uint32_t n = 0;
+    for (size_t i = 0; i < nextra && i < 4; i++) {
+        if (extra[i] < 4096 || extra[i] > UINT64_MAX - 8 || outside(t, extra[i], 8)) continue;
+        pages[n++] = extra[i] & ~(uint64_t)(PAGE - 1);
+        pages[n++] = (extra[i] + 7) & ~(uint64_t)(PAGE - 1);
+    }
+    for (uint32_t i = 0; i < t->nwalk; i++) pages[n++] = t->walk[i];
+    if (t->walk_missed) pages[n++] = t->walk_missed;
+    t->nwalk = 0;
+    t->walk_missed = 0;
+    if (!t->pages) return 0;
+    /* held copies are older than the memory now: not held any more */
+    for (uint32_t i = 0; i < n; i++) {
+        mem_page *p = &t->pages[slot_of(t, pages[i])];
+        if (p->page == pages[i] && p->gen == t->gen) p->gen = 0;
+    }
+    if (t->backend != MEM_VM_READV) return 0;   /* read again when met */
+    uint32_t copied = copy_pages(t, pages, n, NULL, 0, NULL);
+    t->page_refreshed += copied;
+    t->pass_misses += copied;
     return copied;
 }
 

@@ -12,6 +12,7 @@
 enum mem_backend { MEM_VM_READV = 1, MEM_PIPE = 2 };
 
 /* A snapshot cache of whole pages (see mem_cache_enable). */
+#define MEM_WALK_PAGES 32
 typedef struct mem_page mem_page;
 
 typedef struct mem_target {
@@ -35,6 +36,13 @@ typedef struct mem_target {
     uint64_t pass;              /* mem_cache_next_pass calls (a drop is not a new pass) */
     int unrecorded;             /* mem_cache_on_demand: pages used are not recorded */
     uint64_t restrict_lo, restrict_span;   /* mem_restrict: [lo, lo + span); span 0 = off */
+    /* walk mode (mem_walk_begin): the pages read since, and the one a
+     * no_fetch read did not find */
+    uint64_t walk[MEM_WALK_PAGES];
+    uint32_t nwalk;
+    int walking, no_fetch;
+    uint64_t walk_missed;
+    uint64_t page_refreshed;    /* pages copied by mem_walk_refresh */
 } mem_target;
 
 /* The most ranges one mem_readv / mem_readv_fresh call takes. */
@@ -96,6 +104,21 @@ uint64_t mem_cache_seq(const mem_target *t, uint64_t addr);
  * reads that rely on that order (asyncio tasks: a pointer read, then the
  * object it points to). */
 void mem_cache_on_demand(mem_target *t);
+/* Walk mode, for reading one thread's stack from one copy.  A walk that
+ * meets a page copied after the others (or finds its chain torn: the thread
+ * moved on while the pages were copied one by one) is better tried again
+ * from a single fresh copy of every page it read than page by page: one
+ * system call, all pages at nearly one instant.  Between mem_walk_begin and
+ * the next begin or mem_walk_end, the pages read are listed (the first
+ * MEM_WALK_PAGES), and with no_fetch (page cache on, process_vm_readv) a
+ * read of a page the cache does not hold fails without a system call,
+ * setting walk_missed to that page.  mem_walk_refresh then copies again, in
+ * one call and whether held or not, the pages under extra[i] (8 bytes each:
+ * where the walk starts from), the pages listed and the missed one, and
+ * empties the list.  Returns the pages copied. */
+void mem_walk_begin(mem_target *t, int no_fetch);
+void mem_walk_end(mem_target *t);
+uint32_t mem_walk_refresh(mem_target *t, const uint64_t *extra, size_t nextra);
 /* Grow the cache (up to max pages) when the last pass missed more pages
  * than half its slots; call between passes.  0, or -1 (kept as it was). */
 int mem_cache_fit(mem_target *t, uint32_t max);

@@ -513,6 +513,9 @@ int sampler_counter_same(sampler *s)
     return mem_readv_fresh(&s->mem, &io, 1) == 0 && v == s->cc.epoch;
 }
 
+/* Walks of one thread's stack in a pass at most (see tick). */
+#define WALK_TRIES 3
+
 static void tick(sampler *s, int64_t now)
 {
     if (s->test_stuck && s->ticks == 3)
@@ -584,18 +587,30 @@ static void tick(sampler *s, int64_t now)
         m++;
         if (!t->frame) continue;   /* no Python code running on it */
         tt->raw_start = s->raw.n;
-        /* The first walk starts at the frame the thread list gave: its page
-         * and the frame chunk's were taken together at the start of the
-         * pass.  A walk that fails because the thread moved under it (torn,
-         * cycle, read error) is tried again afresh: the page snapshots
-         * dropped and the frame pointer read again now. */
+        /* The first walk reads the copies the pass started with, and stops
+         * at a page they do not hold (EMISS): a page copied later would show
+         * the thread at another instant, and a thread that runs many short
+         * coroutine steps is at another by then.  That walk, or one that
+         * fails because the thread moved under it (torn, cycle, read error),
+         * is tried again from one fresh copy of the thread's state and of
+         * every page it read (mem_walk_refresh: one system call), the
+         * innermost frame read again from that copy; a page it still lacks
+         * is read when met, right after.  Other threads keep their copies. */
         uint64_t frame = t->frame;
         int got = UNWIND_EREAD;
-        for (int attempt = 0; attempt < 3 && got < 0 && got != UNWIND_EPROFILE; attempt++) {
-            uint64_t now_frame;
+        for (int attempt = 0; attempt < WALK_TRIES && got < 0 && got != UNWIND_EPROFILE; attempt++) {
             if (attempt) {
-                mem_cache_drop(&s->mem);
-                if (unwind_current_frame(&s->uw, t->tstate, &now_frame) == 0) frame = now_frame;
+                uint64_t at[2], now_frame;
+                mem_walk_refresh(&s->mem, at, unwind_start_addrs(&s->uw, t, at));
+                mem_walk_begin(&s->mem, 0);
+                if (unwind_current_frame(&s->uw, t, &now_frame) == 0) {
+                    frame = now_frame;
+                } else if (s->mem.walk_missed) {
+                    got = UNWIND_EMISS;   /* the thread's frame pointer moved to a page not copied */
+                    continue;
+                }
+            } else {
+                mem_walk_begin(&s->mem, 1);
             }
             if (!frame) break;
             got = unwind_raw(&s->uw, frame, &s->raw, &tt->truncated);
@@ -605,6 +620,7 @@ static void tick(sampler *s, int64_t now)
                 got = UNWIND_ETORN;
             }
         }
+        mem_walk_end(&s->mem);
         if (got < 0) tt->torn = 1;
         /* Labels after the stack: a thread seen running its target has told
          * threading (and so us) its name by then. */
@@ -1073,6 +1089,7 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     }
     st->page_prefetched = s->mem.page_prefetched;
     st->page_filled = s->mem.page_filled;
+    st->page_refreshed = s->mem.page_refreshed;
     st->tasks_reused = s->tp.tasks_reused;
     st->tasks_changed = s->tp.tasks_changed;
     st->full_rereads = s->tp.full_rereads;

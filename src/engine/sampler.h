@@ -47,6 +47,7 @@ typedef struct {
     uint64_t page_hits, page_misses, cache_pages;
     uint64_t page_prefetched;  /* pages copied at pass starts (mem_cache_next_pass) */
     uint64_t page_filled;      /* pages copied in sweeps for asyncio tasks and chains (mem_cache_fill) */
+    uint64_t page_refreshed;   /* pages copied again together for a thread's stack walked again (mem_walk_refresh) */
     uint64_t code_batched;     /* code objects validated in batches at pass starts */
     uint64_t code_unchanged;   /* code objects confirmed with no read (no code made since) */
     uint64_t task_stride;      /* the largest "every k-th task" a pass used */

@@ -32,21 +32,27 @@
 #define TSTATE_BUF 4096
 
 
-/* Read now, not from the pass's page snapshots: the thread list was read a
- * while ago. */
-static int read_fresh(mem_target *m, uint64_t addr, void *out)
-{
-    mem_iov v = { addr, out, 8 };
-    return mem_readv_fresh(m, &v, 1);
-}
-
-int unwind_current_frame(unwinder *u, uint64_t tstate, uint64_t *frame)
+int unwind_current_frame(unwinder *u, unwind_thread *t, uint64_t *frame)
 {
     const strobe_layout *L = u->L;
-    if (L->ts_frame >= 0) return read_fresh(u->mem, tstate + (uint64_t)L->ts_frame, frame);
+    if (L->ts_frame >= 0) return mem_read(u->mem, t->tstate + (uint64_t)L->ts_frame, 8, frame);
     uint64_t cframe;
-    if (read_fresh(u->mem, tstate + (uint64_t)L->ts_cframe, &cframe) != 0 || !cframe) return -1;
-    return read_fresh(u->mem, cframe + (uint64_t)L->cframe_current_frame, frame);
+    if (mem_read(u->mem, t->tstate + (uint64_t)L->ts_cframe, 8, &cframe) != 0 || !cframe) return -1;
+    t->cframe = cframe;
+    return mem_read(u->mem, cframe + (uint64_t)L->cframe_current_frame, 8, frame);
+}
+
+size_t unwind_start_addrs(const unwinder *u, const unwind_thread *t, uint64_t out[2])
+{
+    const strobe_layout *L = u->L;
+    if (L->ts_frame >= 0) {
+        out[0] = t->tstate + (uint64_t)L->ts_frame;
+        return 1;
+    }
+    out[0] = t->tstate + (uint64_t)L->ts_cframe;
+    if (!t->cframe) return 1;
+    out[1] = t->cframe + (uint64_t)L->cframe_current_frame;
+    return 2;
 }
 
 int unwind_threads(unwinder *u, uint64_t interp, unwind_thread *out, int max)
@@ -75,10 +81,12 @@ int unwind_threads(unwinder *u, uint64_t interp, unwind_thread *out, int max)
                 else if (tid == 0) t->exited = 1;   /* cleared by the kernel at its exit */
             }
         }
+        t->cframe = 0;
         if (L->ts_frame >= 0) {
             t->frame = mem_u64(buf, L->ts_frame);
         } else {
             uint64_t cframe = mem_u64(buf, L->ts_cframe);
+            t->cframe = cframe;
             t->frame = 0;
             if (cframe && mem_read(u->mem, cframe + (uint64_t)L->cframe_current_frame, 8, &t->frame) != 0)
                 return UNWIND_EREAD;
@@ -142,8 +150,9 @@ int unwind_raw(unwinder *u, uint64_t frame, raw_vec *v, int *truncated)
         if (brent_step(&b, frame)) rc = UNWIND_ECYCLE;
         else if (mem_read(u->mem, frame, fsize, buf) != 0) rc = UNWIND_EREAD;
         if (rc) {
-            u->errors++;
             v->n = start;
+            if (rc == UNWIND_EREAD && u->mem->walk_missed) return UNWIND_EMISS;
+            u->errors++;
             return rc;
         }
         u->frames_read++;
@@ -184,6 +193,10 @@ int unwind_raw(unwinder *u, uint64_t frame, raw_vec *v, int *truncated)
             return UNWIND_EPROFILE;
         }
         frame = next;
+    }
+    if (u->mem->walk_missed) {   /* some read of the walk found a page not copied yet */
+        v->n = start;
+        return UNWIND_EMISS;
     }
     *truncated = frame != 0;
     /* A thread's outermost frame is never a generator's (something called

@@ -21,6 +21,7 @@ typedef struct {
     uint64_t thread_id;      /* pthread ident (threading.get_ident()) */
     int64_t native_id;       /* kernel tid, -1 when unknown */
     uint64_t frame;          /* innermost frame (PyFrameObject* or _PyInterpreterFrame*) */
+    uint64_t cframe;         /* 3.11-3.12: the _PyCFrame that frame was read from, else 0 */
     int exited;              /* its OS thread is gone (the kernel cleared pthread's tid) */
 } unwind_thread;
 
@@ -60,6 +61,7 @@ enum unwind_status {
     UNWIND_EPROFILE = -3,    /* the profile refused (memory cap) */
     UNWIND_ESTALE = -4,      /* a frame or code object died while we read it */
     UNWIND_ETORN = -5,       /* the chain changed while we read it */
+    UNWIND_EMISS = -6,       /* a page not copied yet (mem walk mode, no_fetch): not an error */
 };
 
 /* (code, instruction) -> location, for code entries still as built. */
@@ -86,8 +88,12 @@ typedef struct {
  * or a negative status. */
 int unwind_threads(unwinder *u, uint64_t interp, unwind_thread *out, int max);
 
-/* The innermost frame of the thread whose state is at tstate, read now. */
-int unwind_current_frame(unwinder *u, uint64_t tstate, uint64_t *frame);
+/* The innermost frame of thread t, read through the page cache (after
+ * mem_walk_refresh has copied again the addresses unwind_start_addrs
+ * gives); t->cframe is updated. */
+int unwind_current_frame(unwinder *u, unwind_thread *t, uint64_t *frame);
+/* Where the innermost frame of t is read from (1 or 2 addresses, in out). */
+size_t unwind_start_addrs(const unwinder *u, const unwind_thread *t, uint64_t out[2]);
 
 /* Append the frames of the chain from `frame` outwards (innermost first) to
  * v; *truncated is set when the walk bound (UNWIND_MAX_WALK) stopped it.
