@@ -748,9 +748,11 @@ static int finish_locked_write(sampler *s, char *err, size_t errlen);
  * (fewer tasks per pass, each standing for all the leaves, so totals hold
  * pass by pass), keeping the rate asked.  When the fixed part alone is over
  * the budget, or there are no task stacks to thin, the interval grows (by
- * the excess, at most 16x a step).  Well under the budget, the interval
- * comes back first, then the stride.  The interval stays between the one asked
- * and SAMPLER_MAX_INTERVAL_NS. */
+ * the excess, at most 16x a step).  Under BUDGET_RAISE_BELOW of the budget,
+ * the interval comes back first (toward BUDGET_AIM of it), then the stride.
+ * The interval stays between the one asked and SAMPLER_MAX_INTERVAL_NS. */
+#define BUDGET_RAISE_BELOW 0.85
+#define BUDGET_AIM 0.95
 static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t base)
 {
     if (s->cfg.max_overhead <= 0) return interval;
@@ -803,9 +805,14 @@ static int64_t budget_step(sampler *s, int64_t now, int64_t interval, int64_t ba
             double f = emit > 0 && stride < TASKS_STRIDE_MAX ? fixed / (0.9 * allowed) : r;
             next *= f < 16 ? f : 16;
         }
-    } else if (r < 0.7) {
-        if (interval > base) next *= r > 0.2 ? r / 0.8 : 0.25;
-        else if (s->tp.stride_floor > 1) s->tp.stride_floor = (uint64_t)((double)s->tp.stride_floor * (r > 0.2 ? r / 0.8 : 0.25));
+    } else if (r < BUDGET_RAISE_BELOW) {
+        /* toward BUDGET_AIM of the budget, as if a pass cost the same at
+         * any rate: it costs less at a higher one (the sampler's caches are
+         * warmer, less has changed since the pass before), so this step
+         * never overshoots, and the next one goes on up */
+        double f = r > 0.25 * BUDGET_AIM ? r / BUDGET_AIM : 0.25;
+        if (interval > base) next *= f;
+        else if (s->tp.stride_floor > 1) s->tp.stride_floor = (uint64_t)((double)s->tp.stride_floor * f);
     }
     double lo = (double)base, hi = (double)(base > SAMPLER_MAX_INTERVAL_NS ? base : SAMPLER_MAX_INTERVAL_NS);
     if (next < lo) next = lo;
