@@ -231,14 +231,16 @@ static const uint8_t *page_get(mem_target *t, uint64_t page)
     size_t slot = slot_of(t, page);
     mem_page *p = &t->pages[slot];
     uint8_t *data = t->page_data + slot * PAGE;
+    int held = p->gen == t->gen && p->page == page;
     if (t->walking) {
-        if (t->no_fetch && !(p->gen == t->gen && p->page == page)) {
+        if (held && p->ok < t->walk_fresh_from) held = 0;   /* older than the walk's copy */
+        if (t->no_fetch && !held) {
             t->walk_missed = page;
             return NULL;
         }
         walk_note(t, page);
     }
-    if (p->gen == t->gen && p->page == page) {
+    if (held) {
         t->page_hits++;
         if (!p->ok) return NULL;
         note_used(t, p);
@@ -374,6 +376,7 @@ void mem_walk_begin(mem_target *t, int no_fetch)
     t->no_fetch = no_fetch && t->pages && t->backend == MEM_VM_READV;
     t->nwalk = 0;
     t->walk_missed = 0;
+    t->walk_fresh_from = 0;
 }
 
 void mem_walk_end(mem_target *t)
@@ -381,6 +384,7 @@ void mem_walk_end(mem_target *t)
     t->walking = t->no_fetch = 0;
     t->nwalk = 0;
     t->walk_missed = 0;
+    t->walk_fresh_from = 0;
 }
 
 uint32_t mem_walk_refresh(mem_target *t, const uint64_t *extra, size_t nextra)
@@ -394,8 +398,8 @@ uint32_t mem_walk_refresh(mem_target *t, const uint64_t *extra, size_t nextra)
     }
     for (uint32_t i = 0; i < t->nwalk; i++) pages[n++] = t->walk[i];
     if (t->walk_missed) pages[n++] = t->walk_missed;
-    t->nwalk = 0;
-    t->walk_missed = 0;
+    mem_walk_begin(t, 0);
+    t->walk_fresh_from = t->copy_seq + 1;
     if (!t->pages) return 0;
     /* held copies are older than the memory now: not held any more */
     for (uint32_t i = 0; i < n; i++) {

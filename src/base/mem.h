@@ -42,6 +42,7 @@ typedef struct mem_target {
     uint32_t nwalk;
     int walking, no_fetch;
     uint64_t walk_missed;
+    uint64_t walk_fresh_from;   /* a walk after a refresh reads copies this recent only */
     uint64_t page_refreshed;    /* pages copied by mem_walk_refresh */
 } mem_target;
 
@@ -109,13 +110,15 @@ void mem_cache_on_demand(mem_target *t);
  * moved on while the pages were copied one by one) is better tried again
  * from a single fresh copy of every page it read than page by page: one
  * system call, all pages at nearly one instant.  Between mem_walk_begin and
- * the next begin or mem_walk_end, the pages read are listed (the first
- * MEM_WALK_PAGES), and with no_fetch (page cache on, process_vm_readv) a
- * read of a page the cache does not hold fails without a system call,
- * setting walk_missed to that page.  mem_walk_refresh then copies again, in
- * one call and whether held or not, the pages under extra[i] (8 bytes each:
- * where the walk starts from), the pages listed and the missed one, and
- * empties the list.  Returns the pages copied. */
+ * the next begin, refresh or mem_walk_end, the pages read are listed (the
+ * first MEM_WALK_PAGES), and with no_fetch (page cache on, process_vm_readv)
+ * a read of a page the cache does not hold fails without a system call,
+ * setting walk_missed to that page.  mem_walk_refresh copies again, in one
+ * call and whether held or not, the pages under extra[i] (8 bytes each:
+ * where the walk starts from), the pages listed and the missed one, then
+ * begins a walk (fetching) that reads only copies made from then on: a page
+ * held from before is copied again when met, never mixed in.  It returns
+ * the pages copied.  mem_walk_end: every held copy serves reads again. */
 void mem_walk_begin(mem_target *t, int no_fetch);
 void mem_walk_end(mem_target *t);
 uint32_t mem_walk_refresh(mem_target *t, const uint64_t *extra, size_t nextra);

@@ -594,15 +594,15 @@ static void tick(sampler *s, int64_t now)
          * fails because the thread moved under it (torn, cycle, read error),
          * is tried again from one fresh copy of the thread's state and of
          * every page it read (mem_walk_refresh: one system call), the
-         * innermost frame read again from that copy; a page it still lacks
-         * is read when met, right after.  Other threads keep their copies. */
+         * innermost frame read again from that copy; a page it still lacks,
+         * or holds only from before, is read when met, right after.  Other
+         * threads keep their copies. */
         uint64_t frame = t->frame;
         int got = UNWIND_EREAD;
         for (int attempt = 0; attempt < WALK_TRIES && got < 0 && got != UNWIND_EPROFILE; attempt++) {
             if (attempt) {
                 uint64_t at[2], now_frame;
                 mem_walk_refresh(&s->mem, at, unwind_start_addrs(&s->uw, t, at));
-                mem_walk_begin(&s->mem, 0);
                 if (unwind_current_frame(&s->uw, t, &now_frame) == 0) {
                     frame = now_frame;
                 } else if (s->mem.walk_missed) {
