@@ -389,9 +389,9 @@ void mem_walk_end(mem_target *t)
 
 uint32_t mem_walk_refresh(mem_target *t, const uint64_t *extra, size_t nextra)
 {
-    uint64_t pages[2 * 4 + MEM_WALK_PAGES + 1];
+    uint64_t pages[2 * MEM_WALK_EXTRA + MEM_WALK_PAGES + 1];
     uint32_t n = 0;
-    for (size_t i = 0; i < nextra && i < 4; i++) {
+    for (size_t i = 0; i < nextra && i < MEM_WALK_EXTRA; i++) {
         if (extra[i] < 4096 || extra[i] > UINT64_MAX - 8 || outside(t, extra[i], 8)) continue;
         pages[n++] = extra[i] & ~(uint64_t)(PAGE - 1);
         pages[n++] = (extra[i] + 7) & ~(uint64_t)(PAGE - 1);

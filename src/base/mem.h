@@ -13,6 +13,7 @@ enum mem_backend { MEM_VM_READV = 1, MEM_PIPE = 2 };
 
 /* A snapshot cache of whole pages (see mem_cache_enable). */
 #define MEM_WALK_PAGES 32
+#define MEM_WALK_EXTRA 16   /* extra addresses mem_walk_refresh takes */
 typedef struct mem_page mem_page;
 
 typedef struct mem_target {
@@ -114,8 +115,9 @@ void mem_cache_on_demand(mem_target *t);
  * first MEM_WALK_PAGES), and with no_fetch (page cache on, process_vm_readv)
  * a read of a page the cache does not hold fails without a system call,
  * setting walk_missed to that page.  mem_walk_refresh copies again, in one
- * call and whether held or not, the pages under extra[i] (8 bytes each:
- * where the walk starts from), the pages listed and the missed one, then
+ * call and whether held or not, the pages under extra[i] (8 bytes each, at
+ * most MEM_WALK_EXTRA: where the walk starts from, pages it is likely to
+ * need), the pages listed and the missed one, then
  * begins a walk (fetching) that reads only copies made from then on: a page
  * held from before is copied again when met, never mixed in.  It returns
  * the pages copied.  mem_walk_end: every held copy serves reads again. */

@@ -513,6 +513,21 @@ int sampler_counter_same(sampler *s)
     return mem_readv_fresh(&s->mem, &io, 1) == 0 && v == s->cc.epoch;
 }
 
+/* The pages a whole walk read that are the thread's own (its state, frame
+ * chunk, the C stack's entry frames; not coroutines', which change with the
+ * task running): a torn walk of the next pass copies them again with the
+ * pages it read, so that the walk after that finds them in one copy. */
+static void keep_walk_pages(thread_entry *te, const mem_target *m, const raw_frame *f, size_t n)
+{
+    te->nwalk_pages = 0;
+    for (uint32_t i = 0; i < m->nwalk && te->nwalk_pages < WALK_KEEP_PAGES; i++) {
+        uint64_t page = m->walk[i];
+        size_t k = 0;
+        while (k < n && !(f[k].gen && (f[k].frame & ~(uint64_t)4095) == page)) k++;
+        if (k == n) te->walk_pages[te->nwalk_pages++] = page;
+    }
+}
+
 /* Walks of one thread's stack in a pass at most (see tick). */
 #define WALK_TRIES 3
 
@@ -601,8 +616,18 @@ static void tick(sampler *s, int64_t now)
         int got = UNWIND_EREAD;
         for (int attempt = 0; attempt < WALK_TRIES && got < 0 && got != UNWIND_EPROFILE; attempt++) {
             if (attempt) {
-                uint64_t at[2], now_frame;
-                mem_walk_refresh(&s->mem, at, unwind_start_addrs(&s->uw, t, at));
+                /* copied in this order: the thread's pages the torn walk
+                 * did not reach, its state, the pages it read: what moves
+                 * the most last, nearest the reads that follow */
+                uint64_t at[2 + WALK_KEEP_PAGES], now_frame;
+                size_t nat = 0;
+                for (uint32_t q = 0; q < tt->te->nwalk_pages; q++) {
+                    uint32_t w = 0;
+                    while (w < s->mem.nwalk && s->mem.walk[w] != tt->te->walk_pages[q]) w++;
+                    if (w == s->mem.nwalk) at[nat++] = tt->te->walk_pages[q];
+                }
+                nat += unwind_start_addrs(&s->uw, t, at + nat);
+                mem_walk_refresh(&s->mem, at, nat);
                 if (unwind_current_frame(&s->uw, t, &now_frame) == 0) {
                     frame = now_frame;
                 } else if (s->mem.walk_missed) {
@@ -620,6 +645,7 @@ static void tick(sampler *s, int64_t now)
                 got = UNWIND_ETORN;
             }
         }
+        if (got > 0) keep_walk_pages(tt->te, &s->mem, s->raw.f + tt->raw_start, (size_t)got);
         mem_walk_end(&s->mem);
         if (got < 0) tt->torn = 1;
         /* Labels after the stack: a thread seen running its target has told

@@ -29,6 +29,8 @@ enum { V_COUNT, V_WALL, V_CPU, V_OFF, NVALUES };
 #define SAMPLER_GONE_MAX 64      /* threads gone lately, remembered */
 #define SAMPLER_GONE_TICKS 50    /* ... for this many passes */
 
+#define WALK_KEEP_PAGES 6   /* thread_entry.walk_pages */
+
 typedef struct {
     uint64_t key;            /* native tid, or pthread ident | 1<<63 when unknown */
     uint64_t thread_id;
@@ -38,6 +40,8 @@ typedef struct {
     uint32_t labels;
     uint64_t root_code;      /* code of its outermost frame (it does not change) */
     uint64_t root_pending;   /* a different one seen once: accepted if seen again */
+    uint64_t walk_pages[WALK_KEEP_PAGES];   /* pages of its last whole walk's own frames */
+    uint32_t nwalk_pages;    /* (not coroutines'): copied again with a torn walk's */
     int kfd;                 /* its /proc syscall file, or -1 (see offcpu.h) */
     uint8_t last_cause;      /* the cause it was last seen blocked in */
     uint8_t cause_ok;        /* bit c: cause_labels[c] is valid for `labels` */
