@@ -519,12 +519,18 @@ int sampler_counter_same(sampler *s)
  * pages it read, so that the walk after that finds them in one copy. */
 static void keep_walk_pages(thread_entry *te, const mem_target *m, const raw_frame *f, size_t n)
 {
+    uint64_t gen_pages[16];
+    uint32_t ng = 0;
+    for (size_t k = 0; k < n && ng < 16; k++) {
+        if (!f[k].gen) continue;
+        uint64_t page = f[k].frame & ~(uint64_t)4095;
+        if (!ng || gen_pages[ng - 1] != page) gen_pages[ng++] = page;
+    }
     te->nwalk_pages = 0;
     for (uint32_t i = 0; i < m->nwalk && te->nwalk_pages < WALK_KEEP_PAGES; i++) {
-        uint64_t page = m->walk[i];
-        size_t k = 0;
-        while (k < n && !(f[k].gen && (f[k].frame & ~(uint64_t)4095) == page)) k++;
-        if (k == n) te->walk_pages[te->nwalk_pages++] = page;
+        uint32_t g = 0;
+        while (g < ng && gen_pages[g] != m->walk[i]) g++;
+        if (g == ng) te->walk_pages[te->nwalk_pages++] = m->walk[i];
     }
 }
 
