@@ -49,7 +49,7 @@
 static int status_ok(int64_t rc)
 {
     return rc == UNWIND_EREAD || rc == UNWIND_ECYCLE || rc == UNWIND_EPROFILE ||
-           rc == UNWIND_ESTALE || rc == UNWIND_ETORN;
+           rc == UNWIND_ESTALE || rc == UNWIND_ETORN || rc == UNWIND_EMISS;
 }
 
 /* Resolve and intern one walked stack, as the sampler's emit_thread does. */
@@ -88,7 +88,7 @@ static void emit(unwinder *u, ccall_cache *calls, raw_vec *raw, size_t start, in
     if (k && profile_intern_stack(u->prof, locs, k, &stack) == PROF_OK) CHECK(stack < u->prof->nstack);
 }
 
-static void walk(unwinder *u, ccall_cache *calls, raw_vec *raw, uint64_t frame)
+static int walk(unwinder *u, ccall_cache *calls, raw_vec *raw, uint64_t frame)
 {
     size_t start = raw->n;
     int truncated = -1;
@@ -96,10 +96,11 @@ static void walk(unwinder *u, ccall_cache *calls, raw_vec *raw, uint64_t frame)
     CHECK(truncated == 0 || truncated == 1);
     if (got < 0) {
         CHECK(status_ok(got) && raw->n == start);
-        return;
+        return got;
     }
     CHECK((size_t)got == raw->n - start && got <= UNWIND_MAX_WALK);
     emit(u, calls, raw, start, truncated);
+    return got;
 }
 
 static void pass(unwinder *u, ccall_cache *calls, raw_vec *raw, uint64_t interp, uint64_t lone,
@@ -111,9 +112,21 @@ static void pass(unwinder *u, ccall_cache *calls, raw_vec *raw, uint64_t interp,
     if (n < 0) CHECK(status_ok(n));
     CHECK(n <= max_threads);
     for (int i = 0; i < n; i++) {
+        /* as the sampler does: a walk from the pass's copies only, then, if
+         * it fails, one from a fresh copy of what it read */
         uint64_t frame = th[i].frame, now;
-        if (unwind_current_frame(u, th[i].tstate, &now) == 0) frame = now;
-        if (frame) walk(u, calls, raw, frame);
+        mem_walk_begin(u->mem, 1);
+        int got = frame ? walk(u, calls, raw, frame) : UNWIND_EREAD;
+        if (got < 0) {
+            uint64_t at[2];
+            size_t nat = unwind_start_addrs(u, &th[i], at);
+            CHECK(nat >= 1 && nat <= 2);
+            mem_walk_refresh(u->mem, at, nat);
+            CHECK(u->mem->nwalk == 0 && u->mem->walk_missed == 0 && !u->mem->no_fetch);
+            if (unwind_current_frame(u, &th[i], &now) == 0) frame = now;
+            if (frame) CHECK(walk(u, calls, raw, frame) != UNWIND_EMISS);
+        }
+        mem_walk_end(u->mem);
     }
     if (lone) walk(u, calls, raw, lone);
 }
