@@ -634,12 +634,7 @@ static void tick(sampler *s, int64_t now)
                 }
                 nat += unwind_start_addrs(&s->uw, t, at + nat);
                 mem_walk_refresh(&s->mem, at, nat);
-                if (unwind_current_frame(&s->uw, t, &now_frame) == 0) {
-                    frame = now_frame;
-                } else if (s->mem.walk_missed) {
-                    got = UNWIND_EMISS;   /* the thread's frame pointer moved to a page not copied */
-                    continue;
-                }
+                if (unwind_current_frame(&s->uw, t, &now_frame) == 0) frame = now_frame;
             } else {
                 mem_walk_begin(&s->mem, 1);
             }
