@@ -52,6 +52,11 @@ class TaskStackCase(StrobeTestCase):
         for s in good:
             if parent_frames:
                 names = s.frames_of(s.tasks()[-2])
+                if names and names[-1].split(".")[-1] in ("create_task", "ensure_future"):
+                    # sampled while the parent was still making this task
+                    # (it has not started): a true instant, before the parent
+                    # reaches the call that waits for it
+                    continue
                 it = iter(names)
                 self.assertTrue(all(any(n == p or n.endswith("." + p) for n in it) for p in parent_frames),
                                 "%s: parent frames %r lack %r" % (fn, names, parent_frames))
