@@ -259,13 +259,15 @@ static const uint8_t *page_get(mem_target *t, uint64_t page)
 
 /* Copy the pages pages[0..n) not cached in this pass into the cache, in as
  * few system calls as there are batches of PREFETCH_BATCH, in the order
- * given; then `tail` (when want_tail), after every page, in the same call
- * as the last batch.  A page the kernel cannot read is left out (its reads
- * go to the target as without this).  Returns the pages copied. */
+ * given; then the ntail ranges of `tail`, after every page, in the same
+ * call as the last batch (tail_ok[i] set for each read whole).  A page the
+ * kernel cannot read is left out (its reads go to the target as without
+ * this).  Returns the pages copied. */
 static uint32_t copy_pages(mem_target *t, const uint64_t *pages, uint32_t npg, const mem_iov *tail,
-                           int want_tail, int *tail_ok)
+                           int ntail, int *tail_ok)
 {
-    struct iovec local[PREFETCH_BATCH + 1], remote[PREFETCH_BATCH + 1];
+    struct iovec local[PREFETCH_BATCH + MEM_MAX_TAIL], remote[PREFETCH_BATCH + MEM_MAX_TAIL];
+    int want_tail = ntail > 0;
     mem_page *tag[PREFETCH_BATCH];
     uint32_t from[PREFETCH_BATCH];
     uint32_t copied = 0, i = 0;
@@ -287,12 +289,12 @@ static uint32_t copy_pages(mem_target *t, const uint64_t *pages, uint32_t npg, c
             from[n] = i;
             n++;
         }
-        int with_tail = want_tail && i >= npg;   /* the last batch */
-        if (with_tail) {
-            local[n].iov_base = tail->buf;
-            local[n].iov_len = tail->size;
-            remote[n].iov_base = (void *)(uintptr_t)tail->addr;
-            remote[n].iov_len = tail->size;
+        int with_tail = want_tail && i >= npg ? ntail : 0;   /* the last batch */
+        for (int k = 0; k < with_tail; k++) {
+            local[n + k].iov_base = tail[k].buf;
+            local[n + k].iov_len = tail[k].size;
+            remote[n + k].iov_base = (void *)(uintptr_t)tail[k].addr;
+            remote[n + k].iov_len = tail[k].size;
         }
         if (!n && !with_tail) break;
         t->reads++;
@@ -305,9 +307,16 @@ static uint32_t copy_pages(mem_target *t, const uint64_t *pages, uint32_t npg, c
             tag[k]->ok = ++t->copy_seq;   /* the kernel copies in iov order */
         }
         copied += (uint32_t)full;
-        if (with_tail && full == n && got == (ssize_t)((size_t)n * PAGE + tail->size)) {
-            if (tail_ok) *tail_ok = 1;
-            want_tail = 0;
+        if (with_tail && full == n) {
+            /* the kernel copies in order and stops at the first range it
+             * cannot read: the ranges the count covers were read whole */
+            size_t left = (size_t)got - (size_t)n * PAGE;
+            int k = 0;
+            for (; k < with_tail && left >= tail[k].size; k++) {
+                left -= tail[k].size;
+                if (tail_ok) tail_ok[k] = 1;
+            }
+            if (k == with_tail) want_tail = 0;
         }
         if (full < n) {
             /* the kernel stops at the first page it cannot read: go on
@@ -323,7 +332,7 @@ static uint32_t copy_pages(mem_target *t, const uint64_t *pages, uint32_t npg, c
     return copied;
 }
 
-uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok)
+uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int ntail, int *tail_ok)
 {
     uint64_t *tmp = t->used_prev;
     t->used_prev = t->used;
@@ -333,17 +342,27 @@ uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok)
     t->pass++;
     t->unrecorded = 0;
     mem_cache_drop(t);
-    int want_tail = tail && tail->size > 0 && tail->size < PAGE;
-    if (tail_ok) *tail_ok = 0;
+    if (!tail || ntail < 0) ntail = 0;
+    if (ntail > MEM_MAX_TAIL) ntail = MEM_MAX_TAIL;
+    for (int k = 0; k < ntail; k++) {
+        if (tail_ok) tail_ok[k] = 0;
+        if (!tail[k].size || tail[k].size >= PAGE) ntail = k;   /* (the ones before still go) */
+    }
     if (!t->pages || t->backend != MEM_VM_READV) {
-        if (want_tail && tail_ok) *tail_ok = mem_readv_fresh(t, tail, 1) == 0;
+        for (int k = 0; k < ntail; k++) {
+            int ok = mem_readv_fresh(t, &tail[k], 1) == 0;
+            if (tail_ok) tail_ok[k] = ok;
+            if (!ok) break;
+        }
         return 0;
     }
-    if (want_tail && (tail->addr < 4096 || outside(t, tail->addr, tail->size))) {
-        want_tail = 0;   /* fails as a read would */
-        t->failures++;
-    }
-    uint32_t copied = copy_pages(t, t->used_prev, t->nused_prev, tail, want_tail, tail_ok);
+    /* a range that would fail ends the tail there, as the kernel would */
+    for (int k = 0; k < ntail; k++)
+        if (tail[k].addr < 4096 || outside(t, tail[k].addr, tail[k].size)) {
+            ntail = k;
+            t->failures++;
+        }
+    uint32_t copied = copy_pages(t, t->used_prev, t->nused_prev, tail, ntail, tail_ok);
     t->page_prefetched += copied;
     return copied;
 }

@@ -80,10 +80,14 @@ void mem_cache_drop(mem_target *t);   /* forget every cached page (O(1)) */
  * instead of one system call each, and all at nearly the same instant.  A
  * page that fails is left out (its reads fail or retry as without the
  * prefetch); a page prefetched but not read this pass is not prefetched in
- * the next.  `tail` (may be NULL; under a page) is read last, after every
- * page, in the same system call as the last of them when it fits: *tail_ok
- * says whether it was read.  Returns the number of pages copied. */
-uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int *tail_ok);
+ * the next.  The ntail ranges of `tail` (may be NULL; at most MEM_MAX_TAIL,
+ * each under a page) are read last, in order, after every page, in the same
+ * system call as the last of them: tail_ok[i] (may be NULL) says whether
+ * range i was read.  As in any one call, a range that fails leaves the ones
+ * after it unread: put first what matters most.  Returns the number of
+ * pages copied. */
+#define MEM_MAX_TAIL 4
+uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int ntail, int *tail_ok);
 /* Copy now, in as few system calls as there are batches of 128 pages and
  * in the order given, the pages under [addr[i], addr[i] + size) for every i
  * that are not cached in this pass yet (size at most a page).  For a step

@@ -39,12 +39,12 @@ static void test_steady_pass_costs_one_call(void)
     CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 64) == 0);
     uint8_t b[16];
     /* pass 1: five pages read on demand */
-    mem_cache_next_pass(&m, NULL, NULL);
+    mem_cache_next_pass(&m, NULL, 0, NULL);
     for (int i = 0; i < 5; i++) CHECK(mem_read(&m, A(a + (size_t)i * pg + 100), 16, b) == 0 && b[0] == i + 1);
     CHECK(m.nused == 5);
     /* pass 2: one call copies them again, the reads are all hits */
     uint64_t r0 = m.reads, h0 = m.page_hits;
-    CHECK(mem_cache_next_pass(&m, NULL, NULL) == 5);
+    CHECK(mem_cache_next_pass(&m, NULL, 0, NULL) == 5);
     CHECK(m.reads == r0 + 1);
     for (int i = 0; i < 5; i++) CHECK(mem_read(&m, A(a + (size_t)i * pg + 8), 16, b) == 0 && b[0] == i + 1);
     CHECK(m.reads == r0 + 1 && m.page_hits == h0 + 5);
@@ -52,10 +52,10 @@ static void test_steady_pass_costs_one_call(void)
     a[3 * pg + 8] = 0xEE;
     CHECK(mem_read(&m, A(a + 3 * pg + 8), 1, b) == 0 && b[0] == 4);
     /* pass 3 reads only two of them: pass 4 prefetches only those two */
-    mem_cache_next_pass(&m, NULL, NULL);
+    mem_cache_next_pass(&m, NULL, 0, NULL);
     CHECK(mem_read(&m, A(a + 3 * pg + 8), 1, b) == 0 && b[0] == 0xEE);
     CHECK(mem_read(&m, A(a + 1 * pg), 1, b) == 0);
-    CHECK(mem_cache_next_pass(&m, NULL, NULL) == 2);
+    CHECK(mem_cache_next_pass(&m, NULL, 0, NULL) == 2);
     mem_close(&m);
     munmap(a, 8 * pg);
 }
@@ -66,11 +66,11 @@ static void test_unmapped_page_is_skipped(void)
     uint8_t *a = area(6);
     CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 64) == 0);
     uint8_t b[8];
-    mem_cache_next_pass(&m, NULL, NULL);
+    mem_cache_next_pass(&m, NULL, 0, NULL);
     for (int i = 0; i < 6; i++) CHECK(mem_read(&m, A(a + (size_t)i * pg), 8, b) == 0);
     munmap(a + 2 * pg, pg);   /* the third page goes away between passes */
     uint64_t f0 = m.failures;
-    CHECK(mem_cache_next_pass(&m, NULL, NULL) == 5);
+    CHECK(mem_cache_next_pass(&m, NULL, 0, NULL) == 5);
     CHECK(m.failures > f0);
     uint64_t r0 = m.reads;
     for (int i = 0; i < 6; i++) {
@@ -90,13 +90,13 @@ static void test_many_pages_and_drop(void)
     uint8_t *a = area(NPG);
     CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 4096) == 0);
     uint8_t b[8];
-    mem_cache_next_pass(&m, NULL, NULL);
+    mem_cache_next_pass(&m, NULL, 0, NULL);
     for (int i = 0; i < NPG / 2; i++) CHECK(mem_read(&m, A(a + (size_t)i * pg), 8, b) == 0);
     mem_cache_drop(&m);   /* a retry in the middle of the pass */
     for (int i = 0; i < NPG; i++) CHECK(mem_read(&m, A(a + (size_t)i * pg), 8, b) == 0);
     CHECK(m.nused == NPG);   /* each page once, drop or not */
     uint64_t r0 = m.reads;
-    CHECK(mem_cache_next_pass(&m, NULL, NULL) == NPG);
+    CHECK(mem_cache_next_pass(&m, NULL, 0, NULL) == NPG);
     CHECK(m.reads - r0 == (NPG + 127) / 128);
     /* pages whose slots collide push each other out; the others are hits */
     uint64_t r1 = m.reads;
@@ -112,11 +112,11 @@ static void test_growing_cache_keeps_the_record(void)
     uint8_t *a = area(40);
     CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 16) == 0);
     uint8_t b[8];
-    mem_cache_next_pass(&m, NULL, NULL);
+    mem_cache_next_pass(&m, NULL, 0, NULL);
     for (int i = 0; i < 40; i++) CHECK(mem_read(&m, A(a + (size_t)i * pg), 8, b) == 0);
     CHECK(m.nused == 16);   /* the record holds as many pages as the cache */
     CHECK(mem_cache_fit(&m, 256) == 0 && m.npages >= 32);
-    CHECK(mem_cache_next_pass(&m, NULL, NULL) == 16);
+    CHECK(mem_cache_next_pass(&m, NULL, 0, NULL) == 16);
     mem_close(&m);
     munmap(a, 40 * pg);
 }
@@ -129,7 +129,7 @@ static void test_fills_grow_the_cache(void)
     mem_target m;
     uint8_t *a = area(100);
     CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 64) == 0);
-    mem_cache_next_pass(&m, NULL, NULL);
+    mem_cache_next_pass(&m, NULL, 0, NULL);
     mem_cache_on_demand(&m);
     uint64_t addr[100];
     for (int i = 0; i < 100; i++) addr[i] = A(a + (size_t)i * pg);
@@ -141,7 +141,8 @@ static void test_fills_grow_the_cache(void)
 }
 
 /* The tail is read after the pages, in the same call when it fits, and
- * says whether it was read; an unreadable tail fails alone. */
+ * says whether it was read; an unreadable tail fails alone.  Of several
+ * ranges, one that fails loses the ones after it only. */
 static void test_tail(void)
 {
     mem_target m;
@@ -153,24 +154,53 @@ static void test_tail(void)
     mem_iov tail = { A(&counter), &got, 4 };
     int ok = -1;
     /* no pages yet: the tail alone */
-    CHECK(mem_cache_next_pass(&m, &tail, &ok) == 0 && ok == 1 && got == 1234);
+    CHECK(mem_cache_next_pass(&m, &tail, 1, &ok) == 0 && ok == 1 && got == 1234);
     for (int i = 0; i < 4; i++) CHECK(mem_read(&m, A(a + (size_t)i * pg), 8, b) == 0);
     counter = 99;
     uint64_t r0 = m.reads;
     ok = -1;
-    CHECK(mem_cache_next_pass(&m, &tail, &ok) == 4 && ok == 1 && got == 99);
+    CHECK(mem_cache_next_pass(&m, &tail, 1, &ok) == 4 && ok == 1 && got == 99);
     CHECK(m.reads == r0 + 1);   /* pages and tail in one call */
     /* a page gone: the rest and the tail still come */
     for (int i = 0; i < 4; i++) mem_read(&m, A(a + (size_t)i * pg), 8, b);
     munmap(a + pg, pg);
     counter = 7;
     ok = -1;
-    CHECK(mem_cache_next_pass(&m, &tail, &ok) == 3 && ok == 1 && got == 7);
+    CHECK(mem_cache_next_pass(&m, &tail, 1, &ok) == 3 && ok == 1 && got == 7);
     /* an unreadable tail: the pages come, ok says no */
     mem_iov bad = { 4096 * 3, &got, 4 };
     for (int i = 0; i < 4; i++) mem_read(&m, A(a + (size_t)i * pg), 8, b);
     ok = -1;
-    CHECK(mem_cache_next_pass(&m, &bad, &ok) == 3 && ok == 0);
+    CHECK(mem_cache_next_pass(&m, &bad, 1, &ok) == 3 && ok == 0);
+    /* several ranges, in order, in the same call as the pages */
+    static uint32_t other = 55;
+    uint32_t got2 = 0;
+    mem_iov two[2] = { { A(&counter), &got, 4 }, { A(&other), &got2, 4 } };
+    int oks[2] = { -1, -1 };
+    for (int i = 0; i < 4; i++) mem_read(&m, A(a + (size_t)i * pg), 8, b);
+    counter = 8;
+    r0 = m.reads;
+    CHECK(mem_cache_next_pass(&m, two, 2, oks) == 3 && oks[0] == 1 && oks[1] == 1 && got == 8 && got2 == 55);
+    CHECK(m.reads == r0 + 1);
+    /* one that fails loses the ones after it, not those before */
+    mem_iov good_bad[2] = { { A(&counter), &got, 4 }, bad };
+    for (int i = 0; i < 4; i++) mem_read(&m, A(a + (size_t)i * pg), 8, b);
+    counter = 9;
+    oks[0] = oks[1] = -1;
+    CHECK(mem_cache_next_pass(&m, good_bad, 2, oks) == 3 && oks[0] == 1 && oks[1] == 0 && got == 9);
+    mem_iov bad_good[2] = { bad, { A(&other), &got2, 4 } };
+    for (int i = 0; i < 4; i++) mem_read(&m, A(a + (size_t)i * pg), 8, b);
+    oks[0] = oks[1] = -1;
+    CHECK(mem_cache_next_pass(&m, bad_good, 2, oks) == 3 && oks[0] == 0 && oks[1] == 0);
+    mem_close(&m);
+    /* without a cache: read one by one, stopping at the first that fails */
+    CHECK(mem_open(&m, 0) == 0);
+    counter = 10;
+    other = 56;
+    oks[0] = oks[1] = -1;
+    CHECK(mem_cache_next_pass(&m, two, 2, oks) == 0 && oks[0] == 1 && oks[1] == 1 && got == 10 && got2 == 56);
+    oks[0] = oks[1] = -1;
+    CHECK(mem_cache_next_pass(&m, bad_good, 2, oks) == 0 && oks[0] == 0 && oks[1] == 0);
     mem_close(&m);
     munmap(a, pg);
     munmap(a + 2 * pg, 2 * pg);
@@ -180,7 +210,7 @@ static void test_no_cache_no_prefetch(void)
 {
     mem_target m;
     CHECK(mem_open(&m, 0) == 0);
-    CHECK(mem_cache_next_pass(&m, NULL, NULL) == 0);
+    CHECK(mem_cache_next_pass(&m, NULL, 0, NULL) == 0);
     mem_close(&m);
 }
 
