@@ -10,7 +10,7 @@ DEFS    := -D_GNU_SOURCE
 SAN     ?=
 SANLD   ?=
 ALLCFLAGS = $(CFLAGS) $(WARN) $(DEFS) $(SAN) -fPIC -fvisibility=hidden -Isrc/base -Isrc/engine
-LDLIBS  := -lz -lpthread
+LDLIBS  := -lz -lpthread -ldl
 
 PYENV_ROOT ?= $(HOME)/.pyenv
 # Every pyenv interpreter 3.8-3.13 (found without PATH or shims).

@@ -546,9 +546,23 @@ static void tick(sampler *s, int64_t now)
      * objects the last pass used are read again first, in a few batched
      * system calls (all at nearly one instant), the rest as they are met. */
     uint32_t counter = 0;
-    int counter_ok = 0;
-    mem_iov tail = { s->L.code_counter_addr, &counter, sizeof counter };
-    mem_cache_next_pass(&s->mem, s->L.code_counter_addr ? &tail : NULL, &counter_ok);
+    uint32_t cpu = 0;
+    int ok[2] = { 0, 0 }, ntail = 0, counter_at = -1, cpu_at = -1;
+    mem_iov tail[2];
+    /* the code counter first (it must come after every page; the CPU read
+     * after it can fail, a thread gone, without losing it) */
+    if (s->L.code_counter_addr) {
+        tail[ntail] = (mem_iov){ s->L.code_counter_addr, &counter, sizeof counter };
+        counter_at = ntail++;
+    }
+    uint64_t where = cpufollow_where(&s->follow, s->busiest, atomic_load(&s->interval_ns));
+    if (where) {
+        tail[ntail] = (mem_iov){ where, &cpu, sizeof cpu };
+        cpu_at = ntail++;
+    }
+    mem_cache_next_pass(&s->mem, tail, ntail, ok);
+    int counter_ok = counter_at >= 0 && ok[counter_at];
+    s->busiest_cpu = cpu_at >= 0 && ok[cpu_at] ? (int64_t)cpu : -1;
     codecache_next_pass(&s->cc);
     codecache_set_epoch(&s->cc, counter, counter_ok);
     /* while no read is made after the counter's, every frame read came from
@@ -664,6 +678,13 @@ static void tick(sampler *s, int64_t now)
         thread_cause(s, tt);
     }
     if (s->aio.enabled) tasks_pass(s, m);
+    int64_t most = 0;
+    s->busiest = 0;
+    for (size_t i = 0; i < m; i++)
+        if (s->tt[i].cpu > most) {
+            most = s->tt[i].cpu;
+            s->busiest = s->tt[i].te->thread_id;
+        }
     for (size_t i = 0; i < m; i++) {
         tick_thread *tt = &s->tt[i];
         if (!tt->ok || tt->covered) continue;
@@ -857,6 +878,7 @@ static void *run(void *arg)
     tl_sampling_thread = 1;
     if (s->L.ts_native_thread_id < 0) pick_tid_offset(s);
     if (pthread_getcpuclockid(pthread_self(), &s->self_clock) == 0) atomic_store(&s->self_clock_ok, 1);
+    cpufollow_init(&s->follow);
 
     const int64_t base = (int64_t)(1e9 / s->cfg.rate_hz);
     int64_t interval = base;
@@ -877,6 +899,7 @@ static void *run(void *arg)
         pthread_mutex_unlock(&s->lock);
         interval = budget_step(s, now, interval, base);
         atomic_store(&s->interval_ns, interval);
+        cpufollow_step(&s->follow, s->busiest_cpu);
         next += interval;
         int64_t after = now_ns(CLOCK_MONOTONIC);
         if (next <= after) {   /* fell behind: skip the ticks we cannot make */
@@ -1124,6 +1147,8 @@ void sampler_get_stats(sampler *s, sampler_stats *st)
     st->page_prefetched = s->mem.page_prefetched;
     st->page_filled = s->mem.page_filled;
     st->page_refreshed = s->mem.page_refreshed;
+    st->follow_cpu = s->follow.pinned;
+    st->follow_moves = s->follow.moves;
     st->tasks_reused = s->tp.tasks_reused;
     st->tasks_changed = s->tp.tasks_changed;
     st->full_rereads = s->tp.full_rereads;

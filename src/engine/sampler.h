@@ -63,6 +63,8 @@ typedef struct {
     double rate_now;           /* the rate the overhead budget has set (the rate asked when off) */
     int running, finished;
     int stuck;                 /* the sampling thread did not stop (see sampler_stop) */
+    int follow_cpu;            /* the CPU the sampling thread is pinned to, -1: none (cpufollow.h) */
+    uint64_t follow_moves;     /* times it was pinned to another CPU */
 } sampler_stats;
 
 typedef struct sampler sampler;

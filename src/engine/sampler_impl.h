@@ -16,6 +16,7 @@
 #include "offcpu.h"
 #include "profile.h"
 #include "sampler.h"
+#include "cpufollow.h"
 #include "unwind.h"
 
 enum { V_COUNT, V_WALL, V_CPU, V_OFF, NVALUES };
@@ -228,6 +229,9 @@ struct sampler {
     uint64_t ticks, samples, threads_seen, missed;
     uint64_t torn_threads;        /* thread passes skipped: stack and tasks disagreed */
     int64_t tick_ns;              /* time spent in passes */
+    cpufollow follow;             /* where the sampling thread runs (cpufollow.h) */
+    uint64_t busiest;             /* thread id of the last pass's busiest thread, or 0 */
+    int64_t busiest_cpu;          /* ... the CPU it was on at this pass's start, or -1 */
     _Atomic int64_t interval_ns;  /* between ticks now (the overhead budget moves it) */
     int64_t budget_at, budget_self, budget_proc;   /* the budget's last window: start, CPU */
     int64_t budget_emit;     /* ... and tp.emit_ns at its start */

@@ -626,7 +626,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
     if (!g_sampler) Py_RETURN_NONE;
     sampler_stats st;
     sampler_get_stats(g_sampler, &st);
-    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsdsKsKsKsKsKsdsdsisisisKsKsKsKsKsKsKsKsKsKsK}", "ticks", st.ticks, "samples",
+    return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsKsLsLsKsKsKsKsKsKsKsdsKsKsKsKsKsdsdsisisisKsKsKsKsKsKsKsKsKsKsKsisK}", "ticks", st.ticks, "samples",
                          st.samples, "threads", st.threads_seen, "missed_ticks", st.missed_ticks,
                          "stack_errors", st.stack_errors, "reads", st.reads, "read_failures",
                          st.read_failures, "code_hits", st.code_hits, "code_misses", st.code_misses,
@@ -642,7 +642,7 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
                          "builtin_unanalysable", st.builtin_unanalysable,
                          "elapsed", st.elapsed_s,
                          "rate", st.rate_achieved, "running", st.running, "finished",
-                         st.finished, "stuck", st.stuck, "page_prefetched", st.page_prefetched, "page_filled", st.page_filled, "page_refreshed", st.page_refreshed, "tasks_reused", st.tasks_reused, "tasks_changed", st.tasks_changed, "full_rereads", st.full_rereads, "task_lists_built", st.task_lists_built, "task_graphs_built", st.task_graphs_built, "chain_frames_checked", st.chain_frames_checked, "code_batched", st.code_batched, "code_unchanged", st.code_unchanged);
+                         st.finished, "stuck", st.stuck, "page_prefetched", st.page_prefetched, "page_filled", st.page_filled, "page_refreshed", st.page_refreshed, "tasks_reused", st.tasks_reused, "tasks_changed", st.tasks_changed, "full_rereads", st.full_rereads, "task_lists_built", st.task_lists_built, "task_graphs_built", st.task_graphs_built, "chain_frames_checked", st.chain_frames_checked, "code_batched", st.code_batched, "code_unchanged", st.code_unchanged, "follow_cpu", st.follow_cpu, "follow_moves", st.follow_moves);
 }
 
 /* parse_record_args(list of str, pid) -> dict; ValueError with the one-line
