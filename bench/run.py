@@ -8,6 +8,9 @@ Sections (each prints one line saying what it measures, then a table):
             under `strobe record` at 100 Hz and 1 kHz against no profiler:
             median of N paired runs of the wall-time and whole-process
             CPU-time ratios, and the rate achieved in each run
+  paired    the same costs inside one running program, profiled phases
+            against the unprofiled ones next to them (bench/paired.py):
+            ratios of 1-3 % that the machine's drift hides above
   depth     sampler cost per pass against the stack depth of one thread
             (10, 30, 100, 1,000 frames), from strobe.stats()
   tasks     sampler cost per pass against the number of asyncio tasks
@@ -35,12 +38,13 @@ import traceback
 
 import offcpu
 import overhead
+import paired
 import tasks
 from _common import (BENCH, ROOT, BenchError, build_dir, check_build, describe_status,
                      has_max_overhead, median, newest_python, python_version, record_cmd,
                      read_cost_probe, run_program_json, wake_cost_probe, strobe_bin, tail)
 
-SECTIONS = ["slowdown", "depth", "tasks", "hooks", "memory", "offcpu"]
+SECTIONS = ["slowdown", "paired", "depth", "tasks", "hooks", "memory", "offcpu"]
 RATES = [100.0, 1000.0]
 DEPTHS = [10, 30, 100, 1000]
 
@@ -80,6 +84,23 @@ def section_slowdown(a, failures):
                 say("FAILED: " + e)
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+def section_paired(a, failures):
+    nphases = 8 if a.quick else 24
+    title("paired", "The same costs measured inside one running program (bench/paired.py): the "
+          "workload never ends, strobe.start()/stop() profile every other 1 s phase, and each "
+          "profiled phase is compared with the unprofiled ones next to it (the machine's drift, "
+          "which the slowdown runs minutes apart suffer, cancels out).  Whole-process CPU per unit "
+          "of work, profiled/unprofiled (cpu x; prog x: without the sampling thread's own CPU), "
+          "the sampling thread's CPU as a share of the rest, the rate kept; median (range) over "
+          "%d profiled phases.  Start-up and exit are not included." % (nphases // 2))
+    say(paired.HEADER)
+    try:
+        say(*paired.measure(a.python, a.build, 1.0, nphases))
+    except BenchError as e:
+        failures.append("paired: %s" % e)
+        say("FAILED: %s" % e)
 
 
 def section_depth(a, failures):
