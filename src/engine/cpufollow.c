@@ -48,9 +48,10 @@ static void let_go(cpufollow *f)
     if (f->pinned >= 0 && set_mask(f, -1) == 0) f->pinned = -1;
 }
 
-uint64_t cpufollow_where(const cpufollow *f, uint64_t busiest, int64_t interval)
+uint64_t cpufollow_where(const cpufollow *f, uint64_t busiest, double share, double busy_cpus, int64_t interval)
 {
     if (f->cpu_off < 0 || f->nallowed < 2 || !busiest || interval < CPUFOLLOW_MIN_INTERVAL_NS) return 0;
+    if (share < CPUFOLLOW_MIN_SHARE || busy_cpus > (double)f->nallowed - 0.5) return 0;
     return busiest + (uint64_t)f->cpu_off;
 }
 

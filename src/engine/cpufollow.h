@@ -16,7 +16,13 @@
  * of its own), within the CPUs it was allowed when it started.  Its next pass then
  * interrupts that thread for as long as the pass takes.  At shorter
  * intervals the wake-ups are cheap anyway and the interruptions would cost
- * the program more than they save: the thread is left to the scheduler.
+ * the program more than they save.  A thread that did not run most of the
+ * interval is not followed: threads taking turns at the GIL hop from CPU
+ * to CPU, and a sampler chasing them moved nearly every pass while its
+ * pass, preempted by the threads woken beside it, took 600 us instead of
+ * 200 (bench/workload_threads.py).  Nor when the program keeps every CPU
+ * busy: there is no idle one to spare.  The thread is then left to the
+ * scheduler.
  * With no thread busy, one CPU allowed, no rseq (older glibc, or a glibc
  * told not to register it) or not x86-64, nothing is pinned. */
 #ifndef STROBE_CPUFOLLOW_H
@@ -27,6 +33,7 @@
 #include "mem.h"
 
 #define CPUFOLLOW_MIN_INTERVAL_NS 8000000   /* 125 Hz and below */
+#define CPUFOLLOW_MIN_SHARE 0.7             /* of the interval the thread ran */
 #define CPUFOLLOW_MAX_CPUS 1024
 
 typedef struct {
@@ -42,8 +49,11 @@ void cpufollow_init(cpufollow *f);
 /* At a pass's start: where to read (4 bytes) the CPU of the thread whose
  * pthread_t (Python's thread id) is `busiest` (the one that used the most
  * CPU in the pass before; 0: none), or 0 when there is nothing to follow
- * at this interval. */
-uint64_t cpufollow_where(const cpufollow *f, uint64_t busiest, int64_t interval);
+ * at this interval: that thread did not keep its CPU busy (`share`, its
+ * CPU time over the interval, under CPUFOLLOW_MIN_SHARE), or no CPU is
+ * left idle (`busy_cpus`, all the program's threads' CPU time over the
+ * interval, within half a CPU of all those allowed). */
+uint64_t cpufollow_where(const cpufollow *f, uint64_t busiest, double share, double busy_cpus, int64_t interval);
 /* After the pass: `cpu` is what was read there, -1 when nothing was.
  * Pins the calling thread to that CPU, or lets it go (see above). */
 void cpufollow_step(cpufollow *f, int64_t cpu);

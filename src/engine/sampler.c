@@ -555,7 +555,8 @@ static void tick(sampler *s, int64_t now)
         tail[ntail] = (mem_iov){ s->L.code_counter_addr, &counter, sizeof counter };
         counter_at = ntail++;
     }
-    uint64_t where = cpufollow_where(&s->follow, s->busiest, atomic_load(&s->interval_ns));
+    uint64_t where = cpufollow_where(&s->follow, s->busiest, s->busiest_share, s->busy_cpus,
+                                     atomic_load(&s->interval_ns));
     if (where) {
         tail[ntail] = (mem_iov){ where, &cpu, sizeof cpu };
         cpu_at = ntail++;
@@ -678,13 +679,18 @@ static void tick(sampler *s, int64_t now)
         thread_cause(s, tt);
     }
     if (s->aio.enabled) tasks_pass(s, m);
-    int64_t most = 0;
+    int64_t most = 0, all = 0;
     s->busiest = 0;
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
+        all += s->tt[i].cpu;
         if (s->tt[i].cpu > most) {
             most = s->tt[i].cpu;
             s->busiest = s->tt[i].te->thread_id;
         }
+    }
+    double span = now > s->last_tick && s->last_tick ? (double)(now - s->last_tick) : 0;
+    s->busy_cpus = span > 0 ? (double)all / span : 0;
+    s->busiest_share = span > 0 ? (double)most / span : 0;
     for (size_t i = 0; i < m; i++) {
         tick_thread *tt = &s->tt[i];
         if (!tt->ok || tt->covered) continue;
@@ -697,6 +703,7 @@ static void tick(sampler *s, int64_t now)
     s->te_next = tmp;
     s->nte = m;
     s->last_tick = now;
+    cpufollow_step(&s->follow, s->busiest_cpu);   /* (under the lock: stats() reads it) */
 }
 
 /* ---- the sampling thread -------------------------------------------------- */
@@ -899,7 +906,6 @@ static void *run(void *arg)
         pthread_mutex_unlock(&s->lock);
         interval = budget_step(s, now, interval, base);
         atomic_store(&s->interval_ns, interval);
-        cpufollow_step(&s->follow, s->busiest_cpu);
         next += interval;
         int64_t after = now_ns(CLOCK_MONOTONIC);
         if (next <= after) {   /* fell behind: skip the ticks we cannot make */

@@ -232,6 +232,8 @@ struct sampler {
     cpufollow follow;             /* where the sampling thread runs (cpufollow.h) */
     uint64_t busiest;             /* thread id of the last pass's busiest thread, or 0 */
     int64_t busiest_cpu;          /* ... the CPU it was on at this pass's start, or -1 */
+    double busy_cpus;             /* the CPUs the Python threads kept busy in the last pass */
+    double busiest_share;         /* ... and the busiest of them alone (CPU time over wall) */
     _Atomic int64_t interval_ns;  /* between ticks now (the overhead budget moves it) */
     int64_t budget_at, budget_self, budget_proc;   /* the budget's last window: start, CPU */
     int64_t budget_emit;     /* ... and tp.emit_ns at its start */
