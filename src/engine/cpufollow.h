@@ -44,7 +44,8 @@ typedef struct {
     uint64_t moves;         /* times pinned to another CPU */
 } cpufollow;
 
-/* On the sampling thread, before its first pass. */
+/* Before the sampling thread starts, on the thread that starts it (whose
+ * CPUs it inherits). */
 void cpufollow_init(cpufollow *f);
 /* At a pass's start: where to read (4 bytes) the CPU of the thread whose
  * pthread_t (Python's thread id) is `busiest` (the one that used the most

@@ -138,6 +138,7 @@ int sampler_create(sampler **out, const strobe_layout *L, uint64_t interp,
     s->uw.cc = &s->cc;
     s->uw.prof = &s->prof;
     s->uw.pthread_tid_off = -1;
+    s->follow.pinned = s->follow.cpu_off = -1;   /* (sampler_start sets it up) */
     if (L->gil_addr && L->gil_size > 0) {
         s->gil_lo = L->gil_addr;
         s->gil_hi = L->gil_addr + (uint64_t)L->gil_size;
@@ -885,7 +886,6 @@ static void *run(void *arg)
     tl_sampling_thread = 1;
     if (s->L.ts_native_thread_id < 0) pick_tid_offset(s);
     if (pthread_getcpuclockid(pthread_self(), &s->self_clock) == 0) atomic_store(&s->self_clock_ok, 1);
-    cpufollow_init(&s->follow);
 
     const int64_t base = (int64_t)(1e9 / s->cfg.rate_hz);
     int64_t interval = base;
@@ -949,6 +949,7 @@ int sampler_start(sampler *s, char *err, size_t errlen)
     s->prof.time_nanos = s->start_real;
     atomic_store(&s->running, 1);
     if (s->cfg.handle_sigterm) install_sigterm(s);
+    cpufollow_init(&s->follow);   /* this thread's CPUs, which the sampling thread inherits */
     int rc = pthread_create(&s->thread, NULL, run, s);
     if (rc != 0) {
         atomic_store(&s->running, 0);
