@@ -28,7 +28,8 @@ DEFAULT_MAX_DEPTH = _strobe.DEFAULT_MAX_DEPTH
 DEFAULT_MAX_OVERHEAD = 1.0   # percent
 
 
-def start(rate=DEFAULT_RATE, mode="wall", max_depth=DEFAULT_MAX_DEPTH, max_overhead=DEFAULT_MAX_OVERHEAD):
+def start(rate=DEFAULT_RATE, mode="wall", max_depth=DEFAULT_MAX_DEPTH, max_overhead=DEFAULT_MAX_OVERHEAD,
+          sampler_cpu="follow"):
     """Start sampling every thread of this interpreter `rate` times a second.
 
     mode "wall" samples every thread each tick; "cpu" keeps only samples of
@@ -36,11 +37,15 @@ def start(rate=DEFAULT_RATE, mode="wall", max_depth=DEFAULT_MAX_DEPTH, max_overh
     the sampler's own CPU time within this percentage of the program's,
     first by sampling fewer asyncio tasks per sample (each weighted so
     totals are kept), then by sampling less often (down to once a second);
-    0 turns it off.
+    0 turns it off.  sampler_cpu: "follow" (at 125 Hz and below the sampling
+    thread runs on the CPU of the thread that keeps one busy: cheaper
+    wake-ups, and that thread waits for each sample) or "any" (the scheduler
+    places it).
     Raises RuntimeError when a profiler is already running and ValueError
     for a bad argument.  A profile left by an earlier stop() is replaced.
     """
-    _strobe.start(rate=float(rate), mode=mode, max_depth=int(max_depth), max_overhead=float(max_overhead))
+    _strobe.start(rate=float(rate), mode=mode, max_depth=int(max_depth), max_overhead=float(max_overhead),
+                  sampler_cpu=sampler_cpu)
     _hooks.install(_strobe.set_thread_name)
     _aio.attach(_strobe)
 
@@ -72,10 +77,10 @@ class profile(object):
     """Context manager: profile the block and write `path` when it ends."""
 
     def __init__(self, path, rate=DEFAULT_RATE, mode="wall", max_depth=DEFAULT_MAX_DEPTH, format=None,
-                 max_overhead=DEFAULT_MAX_OVERHEAD):
+                 max_overhead=DEFAULT_MAX_OVERHEAD, sampler_cpu="follow"):
         self.path = path
         self.format = format
-        self._args = (rate, mode, max_depth, max_overhead)
+        self._args = (rate, mode, max_depth, max_overhead, sampler_cpu)
 
     def __enter__(self):
         start(*self._args)

@@ -42,7 +42,7 @@ def main(argv):
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     _session.start(rate=opts["rate"], mode=opts["mode"], max_depth=opts["max_depth"],
                    duration=opts["duration"], output=opts["output"], format=opts["format"],
-                   max_overhead=opts["max_overhead"])
+                   max_overhead=opts["max_overhead"], sampler_cpu=opts["sampler_cpu"])
     runpy.run_path(script, run_name="__main__")
     return 0
 

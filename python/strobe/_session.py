@@ -34,11 +34,11 @@ def _after_fork_in_child():
     _hooks.uninstall()
 
 
-def start(rate, mode, max_depth, duration, output, format, max_overhead=1.0):
+def start(rate, mode, max_depth, duration, output, format, max_overhead=1.0, sampler_cpu="follow"):
     global _active
     _strobe.start(rate=rate, mode=mode, max_depth=max_depth, duration=duration,
                   output=output, format=format, summary=True, handle_sigterm=True,
-                  max_overhead=max_overhead)
+                  max_overhead=max_overhead, sampler_cpu=sampler_cpu)
     _hooks.install(_strobe.set_thread_name)
     _aio.attach(_strobe)
     _active = True

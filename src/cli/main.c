@@ -261,7 +261,8 @@ static int cmd_record(int argc, char **argv)
         setenv("STROBE_FORMAT", export_format_name((enum export_format)fmt), 1) ||
         set_env_num("STROBE_RATE", o.rate_hz) || set_env_num("STROBE_DURATION", o.duration_s) ||
         set_env_num("STROBE_MAX_DEPTH", o.max_depth) || set_env_num("STROBE_MAX_OVERHEAD", o.max_overhead) ||
-        setenv("STROBE_MODE", sampler_mode_name(o.mode), 1))
+        setenv("STROBE_MODE", sampler_mode_name(o.mode), 1) ||
+        setenv("STROBE_SAMPLER_CPU", o.sampler_cpu_any ? "any" : "follow", 1))
         return user_error("cannot set the environment: %s", strerror(errno), "");
     free(pp);
     fflush(NULL);

@@ -36,6 +36,10 @@ const char recopts_usage[] =
     "                        sampling less often (down to once a second); the\n"
     "                        summary says the rate achieved. 0 turns it off\n"
     "                        (default 1)\n"
+    "      --sampler-cpu WHERE  follow: at 125 Hz and below, run the sampler on the\n"
+    "                        CPU of the thread that keeps one busy (cheaper wake-ups;\n"
+    "                        that thread waits for each sample); any: let the\n"
+    "                        scheduler place it (default follow)\n"
     "  -h, --help            show this help\n";
 
 static int num(const char *opt, const char *s, double lo, double hi, double *out,
@@ -74,7 +78,7 @@ int recopts_parse(int argc, char *const argv[], record_opts *o, char *err, size_
         static const struct { const char *s, *l; } opts[] = {
             { "-o", "--output" }, { "-f", "--format" }, { "-r", "--rate" },
             { "-d", "--duration" }, { NULL, "--mode" }, { NULL, "--max-depth" },
-            { NULL, "--max-overhead" },
+            { NULL, "--max-overhead" }, { NULL, "--sampler-cpu" },
         };
         int which = -1;
         const char *val = NULL;
@@ -140,6 +144,13 @@ int recopts_parse(int argc, char *const argv[], record_opts *o, char *err, size_
             o->max_overhead = d;
             break;
         }
+        case 7:
+            if (strcmp(val, "follow") && strcmp(val, "any")) {
+                snprintf(err, errlen, "unknown --sampler-cpu '%s' (choose follow or any)", val);
+                return -1;
+            }
+            o->sampler_cpu_any = !strcmp(val, "any");
+            break;
         }
     }
     o->first_arg = i;

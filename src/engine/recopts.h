@@ -12,6 +12,7 @@ typedef struct {
     int mode;              /* enum sampler_mode */
     int max_depth;
     double max_overhead;   /* percent of the program's CPU; 0 = off */
+    int sampler_cpu_any;   /* --sampler-cpu any */
     double duration_s;     /* 0 = until the program exits */
     const char *output;    /* as given, or NULL */
     const char *format;    /* as given with -f, or NULL */

@@ -949,7 +949,7 @@ int sampler_start(sampler *s, char *err, size_t errlen)
     s->prof.time_nanos = s->start_real;
     atomic_store(&s->running, 1);
     if (s->cfg.handle_sigterm) install_sigterm(s);
-    cpufollow_init(&s->follow);   /* this thread's CPUs, which the sampling thread inherits */
+    if (!s->cfg.sampler_cpu_any) cpufollow_init(&s->follow);   /* this thread's CPUs, which it inherits */
     int rc = pthread_create(&s->thread, NULL, run, s);
     if (rc != 0) {
         atomic_store(&s->running, 0);

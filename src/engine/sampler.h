@@ -29,6 +29,7 @@ typedef struct {
     int mode;                /* enum sampler_mode */
     int max_depth;           /* frames kept per stack, nearest the leaf */
     double max_overhead;     /* percent: the sampler's CPU over the program's; 0 = off */
+    int sampler_cpu_any;     /* never pin the sampling thread to the busy thread's CPU (cpufollow.h) */
     double duration_s;       /* stop (and finish) after this long; 0 = never */
     const char *output;      /* file written by sampler_finish; NULL = none */
     int format;              /* enum export_format for output */

@@ -453,15 +453,19 @@ static PyObject *py_add_task_type(PyObject *self, PyObject *arg)
 static PyObject *py_start(PyObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = { "rate", "mode", "max_depth", "duration", "output", "format",
-                              "summary", "handle_sigterm", "aio", "max_overhead", NULL };
+                              "summary", "handle_sigterm", "aio", "max_overhead", "sampler_cpu", NULL };
     double rate = SAMPLER_DEFAULT_RATE, duration = 0, max_overhead = SAMPLER_DEFAULT_OVERHEAD;
-    const char *mode = "wall", *output = NULL, *format = NULL;
+    const char *mode = "wall", *output = NULL, *format = NULL, *sampler_cpu = "follow";
     int max_depth = SAMPLER_DEFAULT_DEPTH, summary = 0, handle_sigterm = 0;
     PyObject *aio = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|dsidzzppOd", kwlist, &rate, &mode, &max_depth,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|dsidzzppOds", kwlist, &rate, &mode, &max_depth,
                                      &duration, &output, &format, &summary, &handle_sigterm, &aio,
-                                     &max_overhead))
+                                     &max_overhead, &sampler_cpu))
         return NULL;
+    if (strcmp(sampler_cpu, "follow") && strcmp(sampler_cpu, "any")) {
+        PyErr_Format(PyExc_ValueError, "strobe: unknown sampler_cpu '%s' (choose follow or any)", sampler_cpu);
+        return NULL;
+    }
     if (!(max_overhead >= 0 && max_overhead <= 100)) {
         PyErr_SetString(PyExc_ValueError, "strobe: max_overhead is a percentage from 0 (off) to 100");
         return NULL;
@@ -480,6 +484,7 @@ static PyObject *py_start(PyObject *self, PyObject *args, PyObject *kw)
     cfg.mode = sampler_mode_from_name(mode);
     cfg.max_depth = max_depth;
     cfg.max_overhead = max_overhead;
+    cfg.sampler_cpu_any = !strcmp(sampler_cpu, "any");
     cfg.duration_s = duration;
     cfg.output = output;
     cfg.summary = summary;
@@ -671,9 +676,9 @@ static PyObject *py_parse_record_args(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, err);
         goto out;
     }
-    result = Py_BuildValue("{sdsssisdsdsssssnsi}", "rate", o.rate_hz, "mode",
+    result = Py_BuildValue("{sdsssisdsssdsssssnsi}", "rate", o.rate_hz, "mode",
                            sampler_mode_name(o.mode), "max_depth", o.max_depth, "max_overhead",
-                           o.max_overhead, "duration",
+                           o.max_overhead, "sampler_cpu", o.sampler_cpu_any ? "any" : "follow", "duration",
                            o.duration_s, "output", o.help ? "" : path, "format",
                            o.help ? "" : export_format_name(fmt), "first_arg", (Py_ssize_t)o.first_arg,
                            "help", o.help);
@@ -744,7 +749,7 @@ static PyMethodDef methods[] = {
     { "qualify", py_qualify, METH_VARARGS, "qualify(list of (code, qualname, name, file, line))" },
     { "start", (PyCFunction)(void (*)(void))py_start, METH_VARARGS | METH_KEYWORDS,
       "start(rate=100, mode='wall', max_depth=512, duration=0, output=None, format=None, "
-      "summary=False, handle_sigterm=False, aio=None, max_overhead=1.0)" },
+      "summary=False, handle_sigterm=False, aio=None, max_overhead=1.0, sampler_cpu='follow')" },
     { "stop", py_stop, METH_NOARGS, "Stop sampling; the profile stays for write()." },
     { "discard", py_discard, METH_NOARGS, "Stop and forget the profile." },
     { "write", (PyCFunction)(void (*)(void))py_write, METH_VARARGS | METH_KEYWORDS,

@@ -20,6 +20,7 @@ static void test_defaults(void)
     CHECK(PARSE(&o, err, "--", "python", "app.py") == 0);
     CHECK(o.rate_hz == 100 && o.mode == SAMPLER_WALL && o.max_depth == 512);
     CHECK(o.duration_s == 0 && !o.output && !o.format && o.first_arg == 1);
+    CHECK(o.sampler_cpu_any == 0);   /* follow */
 }
 
 static void test_forms(void)
@@ -33,6 +34,8 @@ static void test_forms(void)
     CHECK(o.first_arg == 9);
     CHECK(PARSE(&o, err, "--output=x.pprof", "--rate=10000", "prog") == 0 && o.rate_hz == 10000);
     CHECK(PARSE(&o, err, "-h") == 0 && o.help && o.first_arg == 1);
+    CHECK(PARSE(&o, err, "--sampler-cpu", "any", "prog") == 0 && o.sampler_cpu_any == 1);
+    CHECK(PARSE(&o, err, "--sampler-cpu=follow", "prog") == 0 && o.sampler_cpu_any == 0);
 }
 
 static void test_errors(void)
@@ -51,6 +54,7 @@ static void test_errors(void)
     CHECK(PARSE(&o, err, "--max-depth", "0", "python") == -1);
     CHECK(PARSE(&o, err, "-o") == -1 && strstr(err, "needs a value"));
     CHECK(PARSE(&o, err, "-d", "0", "python") == -1);
+    CHECK(PARSE(&o, err, "--sampler-cpu", "idle", "python") == -1 && strstr(err, "idle"));
 }
 
 static void test_output(void)

@@ -96,6 +96,15 @@ spin(0.4)
 st = strobe.stats()
 out["fast"] = [st["follow_cpu"], st["follow_moves"]]
 strobe.stop()
+strobe.start(rate=100, max_overhead=0, sampler_cpu="any")
+spin(0.4)
+st = strobe.stats()
+out["any"] = [st["follow_cpu"], st["follow_moves"]]
+strobe.stop()
+try:
+    strobe.start(sampler_cpu="idle")
+except ValueError as e:
+    out["bad"] = str(e)
 print(json.dumps(out))
 """
 
@@ -142,6 +151,32 @@ class PassCost(StrobeTestCase):
         self.assertGreaterEqual(out["moves"], 3, out)
         self.assertEqual(out["idle"], -1, out)         # nothing busy: let go
         self.assertEqual(out["fast"], [-1, 0], out)    # 1 kHz: left to the scheduler
+        self.assertEqual(out["any"], [-1, 0], out)     # sampler_cpu="any": never pinned
+        self.assertIn("idle", out.get("bad", ""), out)
+
+    def test_record_sampler_cpu(self):
+        # `strobe record` follows by default; --sampler-cpu any reaches the
+        # sampler and it is never pinned
+        res = support.record(["-c", "pass"], out=self.path("b.pprof"), extra=["--sampler-cpu", "idle"])
+        self.assert_user_error(res)
+        if len(os.sched_getaffinity(0)) < 2:
+            self.skipTest("one CPU allowed: nowhere else to run")
+        if not rseq_registered():
+            self.skipTest("no rseq area (glibc before 2.35, or not x86-64): the sampler is not placed")
+        code = ("import json, time, strobe\n"
+                "end = time.monotonic() + 0.6\n"
+                "while time.monotonic() < end:\n    pass\n"
+                "print(json.dumps(strobe.stats()))\n")
+        got = {}
+        for where in ("follow", "any"):
+            extra = ["--sampler-cpu", where] if where == "any" else []
+            res = support.record(["-c", code], out=self.path(where + ".pprof"), rate=100, extra=extra)
+            self.assertEqual(res.returncode, 0, res.describe())
+            st = json.loads(res.stdout.strip().splitlines()[-1])
+            got[where] = (st["follow_cpu"], st["follow_moves"])
+        self.assertGreaterEqual(got["follow"][0], 0, got)
+        self.assertGreaterEqual(got["follow"][1], 1, got)
+        self.assertEqual(got["any"], (-1, 0), got)
 
     def check_steady(self, st):
         ticks = st["ticks"]

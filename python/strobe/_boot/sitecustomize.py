@@ -17,7 +17,8 @@ def _strobe_boot():
     here = os.path.dirname(os.path.abspath(__file__))
     pkgroot = os.path.dirname(os.path.dirname(here))
     cfg = {}
-    for key in ("RECORD", "OUTPUT", "FORMAT", "RATE", "DURATION", "MAX_DEPTH", "MAX_OVERHEAD", "MODE"):
+    for key in ("RECORD", "OUTPUT", "FORMAT", "RATE", "DURATION", "MAX_DEPTH", "MAX_OVERHEAD", "MODE",
+                "SAMPLER_CPU"):
         cfg[key] = env.pop("STROBE_" + key, None)
     # Children of the program are not profiled: give them the environment
     # the program was started with.
@@ -40,7 +41,8 @@ def _strobe_boot():
     try:
         _session.start(rate=float(cfg["RATE"]), mode=cfg["MODE"], max_depth=int(float(cfg["MAX_DEPTH"])),
                        duration=float(cfg["DURATION"]), output=cfg["OUTPUT"], format=cfg["FORMAT"],
-                       max_overhead=float(cfg["MAX_OVERHEAD"] or 1.0))
+                       max_overhead=float(cfg["MAX_OVERHEAD"] or 1.0),
+                       sampler_cpu=cfg["SAMPLER_CPU"] or "follow")
     except Exception as e:
         sys.stderr.write("strobe: error: %s\n" % (e,))
         sys.stderr.flush()
