@@ -38,26 +38,20 @@ def cpu_work():
         units += 1
 
 
-async def client(i, queues):
+def one_more():
+    """A client's next step, counted, until the control thread is done."""
     global units
-    loop = asyncio.get_running_loop()
-    step = 0
-    while not done.is_set():
-        workload_asyncio.work(400 + (i % 7) * 50)
-        if step % 2:
-            await asyncio.sleep(0.001 * (1 + (i + step) % 5))
-        else:
-            fut = loop.create_future()
-            await queues[(i + step) % workload_asyncio.SERVERS].put((200, fut))
-            await fut
-        step += 1
-        units += 1
+    if done.is_set():
+        return False
+    units += 1
+    return True
 
 
 async def asyncio_main():
     queues = [asyncio.Queue(maxsize=64) for _ in range(workload_asyncio.SERVERS)]
     servers = [asyncio.create_task(workload_asyncio.server(q)) for q in queues]
-    clients = [asyncio.create_task(client(i, queues)) for i in range(workload_asyncio.CLIENTS)]
+    clients = [asyncio.create_task(workload_asyncio.client(i, queues, one_more))
+               for i in range(workload_asyncio.CLIENTS)]
     await asyncio.gather(*clients)
     for q in queues:
         await q.put(None)
@@ -89,7 +83,6 @@ def control(phases):
         if on:
             ph["sampler_cpu"] = (s1["sampler_cpu_ns"] - s0["sampler_cpu_ns"]) / 1e9
             ph["ticks"] = s1["ticks"] - s0["ticks"]
-            ph["moves"] = s1.get("follow_moves", 0) - s0.get("follow_moves", 0)
         phases.append(ph)
     done.set()
 

@@ -28,10 +28,12 @@ async def server(queue):
         fut.set_result(work(n))
 
 
-async def client(i, queues):
+async def client(i, queues, more=None):
+    """STEPS steps; or, given more(), as long as it says so (bench/paired_program.py)."""
     loop = asyncio.get_running_loop()
     total = 0
-    for step in range(STEPS):
+    step = 0
+    while (step < STEPS) if more is None else more():
         total += work(400 + (i % 7) * 50)
         if step % 2:
             await asyncio.sleep(0.001 * (1 + (i + step) % 5))
@@ -39,6 +41,7 @@ async def client(i, queues):
             fut = loop.create_future()
             await queues[(i + step) % SERVERS].put((200, fut))
             total += await fut
+        step += 1
     return total
 
 
