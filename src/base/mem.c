@@ -31,9 +31,27 @@ struct mem_page {
 #define GEN_PENDING UINT64_MAX   /* a slot in a batch being copied (gen never gets there) */
 #define PIPE_CHUNK 4096   /* below PIPE_BUF-ish capacity: never blocks */
 
+/* Append the rider (if any) to a call's ranges at [n]: 1 when it was. */
+static inline int add_rider(const mem_target *t, struct iovec *local, struct iovec *remote, int n)
+{
+    if (!t->rider_size) return 0;
+    local[n].iov_base = t->rider_buf;
+    local[n].iov_len = t->rider_size;
+    remote[n].iov_base = (void *)(uintptr_t)t->rider_addr;
+    remote[n].iov_len = t->rider_size;
+    return 1;
+}
+
+/* After a call of `want` bytes (the rider's not counted) that got `got`:
+ * was the rider, the last range, read whole? */
+static inline void note_rider(mem_target *t, int rode, size_t want, ssize_t got)
+{
+    if (rode && got >= 0 && (size_t)got == want + t->rider_size) t->rider_reads = t->reads;
+}
+
 static int readv_ranges(mem_target *t, const mem_iov *iov, int n)
 {
-    struct iovec local[MEM_MAX_IOV], remote[MEM_MAX_IOV];
+    struct iovec local[MEM_MAX_IOV + 1], remote[MEM_MAX_IOV + 1];
     size_t want = 0;
     if (n <= 0 || n > MEM_MAX_IOV) return -1;
     for (int i = 0; i < n; i++) {
@@ -43,8 +61,10 @@ static int readv_ranges(mem_target *t, const mem_iov *iov, int n)
         remote[i].iov_len = iov[i].size;
         want += iov[i].size;
     }
-    ssize_t got = process_vm_readv(t->pid, local, (unsigned long)n, remote, (unsigned long)n, 0);
-    return got == (ssize_t)want ? 0 : -1;
+    int rode = add_rider(t, local, remote, n);
+    ssize_t got = process_vm_readv(t->pid, local, (unsigned long)(n + rode), remote, (unsigned long)(n + rode), 0);
+    note_rider(t, rode, want, got);
+    return got >= (ssize_t)want ? 0 : -1;
 }
 
 static int pipe_read1(mem_target *t, uint64_t addr, size_t size, void *buf)
@@ -116,6 +136,15 @@ static inline int outside(const mem_target *t, uint64_t addr, size_t size)
     if (__builtin_expect(t->restrict_span == 0, 1)) return 0;
     uint64_t rel = addr - t->restrict_lo;   /* wraps below lo: huge, outside */
     return rel > t->restrict_span || size > t->restrict_span - rel;
+}
+
+void mem_rider(mem_target *t, uint64_t addr, void *buf, size_t size)
+{
+    int on = size && size <= 64 && buf && addr >= 4096 && t->backend == MEM_VM_READV && !outside(t, addr, size);
+    t->rider_addr = on ? addr : 0;
+    t->rider_buf = on ? buf : NULL;
+    t->rider_size = on ? size : 0;
+    t->rider_reads = 0;
 }
 
 void mem_restrict(mem_target *t, uint64_t lo, uint64_t hi)
@@ -266,7 +295,7 @@ static const uint8_t *page_get(mem_target *t, uint64_t page)
 static uint32_t copy_pages(mem_target *t, const uint64_t *pages, uint32_t npg, const mem_iov *tail,
                            int ntail, int *tail_ok)
 {
-    struct iovec local[PREFETCH_BATCH + MEM_MAX_TAIL], remote[PREFETCH_BATCH + MEM_MAX_TAIL];
+    struct iovec local[PREFETCH_BATCH + MEM_MAX_TAIL + 1], remote[PREFETCH_BATCH + MEM_MAX_TAIL + 1];
     int want_tail = ntail > 0;
     mem_page *tag[PREFETCH_BATCH];
     uint32_t from[PREFETCH_BATCH];
@@ -298,8 +327,12 @@ static uint32_t copy_pages(mem_target *t, const uint64_t *pages, uint32_t npg, c
         }
         if (!n && !with_tail) break;
         t->reads++;
-        ssize_t got = process_vm_readv(t->pid, local, (unsigned long)(n + with_tail), remote,
-                                       (unsigned long)(n + with_tail), 0);
+        size_t want = (size_t)n * PAGE;
+        for (int k = 0; k < with_tail; k++) want += tail[k].size;
+        int rode = add_rider(t, local, remote, n + with_tail);
+        ssize_t got = process_vm_readv(t->pid, local, (unsigned long)(n + with_tail + rode), remote,
+                                       (unsigned long)(n + with_tail + rode), 0);
+        note_rider(t, rode, want, got);
         int full = got > 0 ? (int)((size_t)got / PAGE) : 0;
         if (full > n) full = n;
         for (int k = 0; k < full; k++) {
@@ -367,9 +400,9 @@ uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int ntail, int 
     return copied;
 }
 
-uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t size)
+static uint32_t fill(mem_target *t, const uint64_t *addr, const uint32_t *sizes, size_t n, size_t size)
 {
-    if (!t->pages || t->backend != MEM_VM_READV || !size || size > PAGE) return 0;
+    if (!t->pages || t->backend != MEM_VM_READV) return 0;
     uint64_t pages[FILL_CHUNK];
     uint32_t npg = 0, copied = 0;
     for (size_t i = 0; i <= n; i++) {
@@ -379,7 +412,8 @@ uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t si
             if (i == n) break;
         }
         uint64_t a = addr[i];
-        if (a < 4096 || a > UINT64_MAX - size || outside(t, a, size)) continue;
+        if (sizes) size = sizes[i];
+        if (!size || size > PAGE || a < 4096 || a > UINT64_MAX - size || outside(t, a, size)) continue;
         uint64_t first = a & ~(uint64_t)(PAGE - 1), last = (a + size - 1) & ~(uint64_t)(PAGE - 1);
         if (!npg || pages[npg - 1] != first) pages[npg++] = first;
         if (last != first) pages[npg++] = last;
@@ -387,6 +421,16 @@ uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t si
     t->page_filled += copied;
     t->pass_misses += copied;   /* pages this pass needed: mem_cache_fit grows the cache to hold them */
     return copied;
+}
+
+uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t size)
+{
+    return fill(t, addr, NULL, n, size);
+}
+
+uint32_t mem_cache_fill_sized(mem_target *t, const uint64_t *addr, const uint32_t *size, size_t n)
+{
+    return fill(t, addr, size, n, 0);
 }
 
 void mem_walk_begin(mem_target *t, int no_fetch)

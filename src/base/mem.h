@@ -45,6 +45,12 @@ typedef struct mem_target {
     uint64_t walk_missed;
     uint64_t walk_fresh_from;   /* a walk after a refresh reads copies this recent only */
     uint64_t page_refreshed;    /* pages copied by mem_walk_refresh */
+    /* mem_rider: a small range read last in every system call, and the
+     * value of `reads` after the last call that read it whole (0: none) */
+    uint64_t rider_addr;
+    void *rider_buf;
+    size_t rider_size;
+    uint64_t rider_reads;
 } mem_target;
 
 /* The most ranges one mem_readv / mem_readv_fresh call takes. */
@@ -100,6 +106,9 @@ uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int ntail, int 
  * Returns the pages copied.  The cache should have room for them: a fill
  * larger than it evicts its own first pages. */
 uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t size);
+/* The same, with a size for each address (objects of several kinds in one
+ * sweep, in the order given). */
+uint32_t mem_cache_fill_sized(mem_target *t, const uint64_t *addr, const uint32_t *size, size_t n);
 /* The order in which the copy of addr's page held in this pass was made
  * (larger: later; within one system call, in the order of its pages), or 0
  * when none is held (or the cache is off: every read is then made now). */
@@ -131,6 +140,19 @@ uint32_t mem_walk_refresh(mem_target *t, const uint64_t *extra, size_t nextra);
 /* Grow the cache (up to max pages) when the last pass missed more pages
  * than half its slots; call between passes.  0, or -1 (kept as it was). */
 int mem_cache_fit(mem_target *t, uint32_t max);
+
+/* A rider: while set (size > 0, at most 64 bytes, process_vm_readv only),
+ * every system call a read of this target makes (cache fills, misses,
+ * fresh reads) also reads [addr, addr + size) into buf, after everything
+ * else it reads.  mem_rider_now() is then 1 when the latest system call
+ * read it whole: buf holds the value as of the end of the last read made,
+ * as a fresh read of it now would, without a call of its own.  A rider
+ * that cannot be read never fails the read it rides on.  size 0: off. */
+void mem_rider(mem_target *t, uint64_t addr, void *buf, size_t size);
+static inline int mem_rider_now(const mem_target *t)
+{
+    return t->rider_size && t->rider_reads && t->rider_reads == t->reads;
+}
 
 /* Read exactly `size` bytes at `addr`.  0 on success, -1 on any failure. */
 int mem_read(mem_target *t, uint64_t addr, size_t size, void *buf);

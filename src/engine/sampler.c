@@ -509,6 +509,7 @@ static void builtin_leaf(sampler *s, tick_thread *tt)
 int sampler_counter_same(sampler *s)
 {
     if (!s->L.code_counter_addr || !s->cc.epoch_ok) return 0;
+    if (mem_rider_now(&s->mem)) return s->counter_rider == s->cc.epoch;   /* read by the last call */
     uint32_t v = 0;
     mem_iov io = { s->L.code_counter_addr, &v, sizeof v };
     return mem_readv_fresh(&s->mem, &io, 1) == 0 && v == s->cc.epoch;

@@ -137,6 +137,8 @@ typedef struct {
     /* preparing a batch of stacks (prepare_stacks) */
     int32_t *plist;          /* the tasks the batch uses */
     uint64_t *scratch;       /* addresses, then codes read now, per plist entry */
+    uint64_t *sweep;         /* prepare_stacks' one sweep: up to 3 addresses per plist entry ... */
+    uint32_t *sweep_size;    /* ... and the size read at each */
     uint64_t *code_now;      /* per task: its coroutine's code read now (TF_CODE_NOW) */
     uint64_t *codes;         /* codes to check before their lookups */
     size_t codes_cap;
@@ -231,6 +233,7 @@ struct sampler {
     int64_t tick_ns;              /* time spent in passes */
     cpufollow follow;             /* where the sampling thread runs (cpufollow.h) */
     uint64_t busiest;             /* thread id of the last pass's busiest thread, or 0 */
+    uint32_t counter_rider;       /* the code counter, as read by the task pass's last system call (mem_rider) */
     int64_t busiest_cpu;          /* ... the CPU it was on at this pass's start, or -1 */
     double busy_cpus;             /* the CPUs the Python threads kept busy in the last pass */
     double busiest_share;         /* ... and the busiest of them alone (CPU time over wall) */

@@ -112,6 +112,8 @@ void tasks_free(taskpass *tp)
     free(tp->gwait);
     free(tp->plist);
     free(tp->scratch);
+    free(tp->sweep);
+    free(tp->sweep_size);
     free(tp->codes);
     for (int r = 0; r < TASKS_MAX_REG; r++) {
         free(tp->slots[r]);
@@ -155,6 +157,12 @@ static int grow(taskpass *tp, size_t cap)
     GROW(fr_n);
     GROW(fr_omitted);
 #undef GROW
+    uint64_t *sw = realloc(tp->sweep, 3 * cap * sizeof *sw);
+    if (!sw) return -1;
+    tp->sweep = sw;
+    uint32_t *ss = realloc(tp->sweep_size, 3 * cap * sizeof *ss);
+    if (!ss) return -1;
+    tp->sweep_size = ss;
     size_t mc = 16;
     while (mc < 2 * cap) mc <<= 1;
     uint32_t *a = calloc(mc, sizeof *a), *b = calloc(mc, sizeof *b);
@@ -1391,21 +1399,30 @@ static void prepare_stacks(sampler *s, const int32_t *sel, size_t nsel)
             tp->plist[np++] = cur;
             cur = tp->parent[cur];
         }
-    /* One sweep for the stale tasks' objects and then their names; read
-     * again. */
-    size_t ns = 0, sz = (size_t)s->aio.task_size > NAME_FIRST ? (size_t)s->aio.task_size : NAME_FIRST;
-    for (size_t i = 0; i < np; i++)
-        if (tp->flags[tp->plist[i]] & TF_STALE) tp->scratch[ns++] = tp->t[tp->plist[i]].addr;
-    if (ns) {
-        for (size_t i = 0; i < np; i++)
-            if (tp->flags[tp->plist[i]] & TF_STALE) tp->scratch[ns++] = tp->t[tp->plist[i]].name;
-        mem_cache_fill(&s->mem, tp->scratch, ns, sz);
+    /* One sweep for the stale tasks' objects, then their names (to read
+     * them again), then the coroutines whose chains are read below: the
+     * chains' first level, copied after the tasks that point to them (a
+     * task's coroutine is its own for life; a task found changed gives no
+     * stack, its coroutine's copy unused). */
+    size_t ns = 0, nsw = 0;
+    uint64_t *sw = tp->sweep;
+    uint32_t *ssz = tp->sweep_size;
+    for (int pass = 0; pass < 3; pass++)
+        for (size_t i = 0; i < np; i++) {
+            int32_t k = tp->plist[i];
+            uint16_t fl = tp->flags[k];
+            if (pass < 2 ? !(fl & TF_STALE) : (fl & (TF_RUNNING | TF_BAD | TF_CHAIN)) != 0) continue;
+            sw[nsw] = pass == 0 ? tp->t[k].addr : pass == 1 ? tp->t[k].name : tp->t[k].coro;
+            ssz[nsw++] = pass == 0 ? (uint32_t)s->aio.task_size : pass == 1 ? NAME_FIRST : (uint32_t)L->gen_size;
+            ns += pass == 0;
+        }
+    if (nsw) mem_cache_fill_sized(&s->mem, sw, ssz, nsw);
+    if (ns)
         for (size_t i = 0; i < np; i++) {
             int32_t k = tp->plist[i];
             if (tp->flags[k] & TF_STALE) refresh_task(s, k, !(tp->flags[k] & (TF_SEL | TF_RUNNING)));
         }
-    }
-    /* the chains */
+    /* the chains (their first level copied already) */
     size_t nc = 0;
     for (size_t i = 0; i < np; i++) {
         int32_t k = tp->plist[i];
@@ -1452,6 +1469,11 @@ void tasks_pass(sampler *s, size_t nth)
      * prefetched copies, which are older than all of them. */
     read_heads(s);
     mem_cache_on_demand(&s->mem);
+    /* Every system call of the pass from here on also reads the code
+     * counter, last: check_codes then needs no call of its own when one was
+     * made after the frames it checks were read (as one always is when a
+     * task's chain was read). */
+    if (s->L.code_counter_addr) mem_rider(&s->mem, s->L.code_counter_addr, &s->counter_rider, sizeof s->counter_rider);
     pthread_mutex_lock(&s->links.lock);
     uint64_t seq_before = s->links.seq + 1;   /* links recorded from now on may be of tasks not read */
     pthread_mutex_unlock(&s->links.lock);
@@ -1487,7 +1509,10 @@ void tasks_pass(sampler *s, size_t nth)
     }
     tp->frames.n = 0;
     tp->frames_checked = 0;
-    if (!tp->tmp && !(tp->tmp = malloc((size_t)s->cfg.max_depth * sizeof *tp->tmp))) return;
+    if (!tp->tmp && !(tp->tmp = malloc((size_t)s->cfg.max_depth * sizeof *tp->tmp))) {
+        mem_rider(&s->mem, 0, NULL, 0);
+        return;
+    }
     /* The graph.  Built from the tasks' entries and the hooks' links alone,
      * it is kept from pass to pass while neither changed in a way it
      * depends on: the list of tasks (read_tasks), a waiter that is a task or
@@ -1535,7 +1560,10 @@ void tasks_pass(sampler *s, size_t nth)
             for (size_t k = 0; k < tp->n; k++) tp->flags[k] |= tp->gflags[k] & (TF_HAS_CHILD | TF_CYCLE);
         }
     }
-    if (info_reserve(tp, tp->n) != 0) return;
+    if (info_reserve(tp, tp->n) != 0) {
+        mem_rider(&s->mem, 0, NULL, 0);
+        return;
+    }
     /* Budget: when stacks for every task would take more than half the
      * interval, each pass gives stacks for every k-th of the leaf tasks
      * only: those at positions j of the registry order (among the leaves)
@@ -1585,6 +1613,7 @@ void tasks_pass(sampler *s, size_t nth)
     }
     if (!nsel) check_codes(s, nth, 1);
     keep_bases(s, nth);
+    mem_rider(&s->mem, 0, NULL, 0);
     int64_t spent = mono_ns() - t0;
     tp->emit_ns += spent;
     set_stride(s, tp, emitted, spent);

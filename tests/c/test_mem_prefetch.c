@@ -9,7 +9,11 @@
  * mem_cache_fill(): the pages under many scattered objects are copied in
  * one call each batch, once each (objects sharing a page, or an object on
  * two pages), in the order given; pages already cached are not copied
- * again; an unmapped one is left out and fails on demand as before. */
+ * again; an unmapped one is left out and fails on demand as before;
+ * mem_cache_fill_sized() takes a size per object.
+ * mem_rider(): a small range read last in every system call (fills,
+ * misses, fresh reads), never failing the read it rides on;
+ * mem_rider_now() says whether the latest call read it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +343,81 @@ static void test_walk_refresh(void)
     munmap(a, 8 * pg);
 }
 
+static void test_fill_sized(void)
+{
+    mem_target m;
+    uint8_t *a = area(8);
+    CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 64) == 0);
+    mem_cache_on_demand(&m);
+    /* 16 bytes before the end of page 0 (one page), 100 bytes at the same
+     * place in page 2 (two pages), a size 0 and one over a page (skipped) */
+    uint64_t addr[4] = { A(a + pg - 16), A(a + 3 * pg - 16), A(a + 5 * pg), A(a + 6 * pg) };
+    uint32_t size[4] = { 16, 100, 0, (uint32_t)pg + 1 };
+    uint64_t r0 = m.reads;
+    CHECK(mem_cache_fill_sized(&m, addr, size, 4) == 3);
+    CHECK(m.reads == r0 + 1);
+    CHECK(mem_cache_seq(&m, A(a)) && mem_cache_seq(&m, A(a + 2 * pg)) && mem_cache_seq(&m, A(a + 3 * pg)));
+    CHECK(!mem_cache_seq(&m, A(a + pg)) && !mem_cache_seq(&m, A(a + 5 * pg)) && !mem_cache_seq(&m, A(a + 6 * pg)));
+    CHECK(mem_cache_seq(&m, A(a + 2 * pg)) < mem_cache_seq(&m, A(a + 3 * pg)));   /* in order */
+    mem_close(&m);
+    munmap(a, 8 * pg);
+}
+
+static void test_rider(void)
+{
+    mem_target m;
+    uint8_t *a = area(8);
+    CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 64) == 0);
+    static volatile uint32_t counter = 7;
+    uint32_t got = 0;
+    uint8_t b[8];
+    mem_cache_next_pass(&m, NULL, 0, NULL);
+    CHECK(!mem_rider_now(&m));
+    mem_rider(&m, A((const void *)&counter), &got, sizeof got);
+    CHECK(!mem_rider_now(&m));   /* no call made since */
+    /* a page read on demand carries it */
+    CHECK(mem_read(&m, A(a), 8, b) == 0 && b[0] == 1);
+    CHECK(mem_rider_now(&m) && got == 7);
+    /* a hit makes no call: still the latest */
+    counter = 8;
+    CHECK(mem_read(&m, A(a + 8), 8, b) == 0 && mem_rider_now(&m) && got == 7);
+    /* a fresh read, a fill, a prefetch */
+    mem_iov v = { A(a + pg), b, 8 };
+    CHECK(mem_readv_fresh(&m, &v, 1) == 0 && b[0] == 2 && mem_rider_now(&m) && got == 8);
+    counter = 9;
+    uint64_t addr[2] = { A(a + 2 * pg), A(a + 3 * pg) };
+    CHECK(mem_cache_fill(&m, addr, 2, 8) == 2 && mem_rider_now(&m) && got == 9);
+    counter = 10;
+    static uint32_t tailv = 55;
+    uint32_t tgot = 0;
+    int ok = 0;
+    mem_iov tail = { A(&tailv), &tgot, 4 };
+    CHECK(mem_cache_next_pass(&m, &tail, 1, &ok) > 0);
+    CHECK(ok && tgot == 55);
+    CHECK(mem_rider_now(&m) && got == 10);
+    /* a read that fails: not read by the latest call */
+    CHECK(mem_read(&m, 4096 * 3, 8, b) != 0);
+    uint8_t *hole = area(1);
+    CHECK(hole && munmap(hole, pg) == 0);
+    v.addr = A(hole);
+    CHECK(mem_readv_fresh(&m, &v, 1) != 0 && !mem_rider_now(&m));
+    /* an unreadable rider never fails the read it rides on */
+    mem_rider(&m, A(hole), &got, sizeof got);
+    v.addr = A(a + 4 * pg);
+    CHECK(mem_readv_fresh(&m, &v, 1) == 0 && b[0] == 5 && !mem_rider_now(&m));
+    CHECK(mem_read(&m, A(a + 5 * pg), 8, b) == 0 && b[0] == 6 && !mem_rider_now(&m));
+    uint64_t one = A(a + 6 * pg);
+    CHECK(mem_cache_fill(&m, &one, 1, 8) == 1 && mem_cache_seq(&m, one));
+    /* off, and too large to ride */
+    mem_rider(&m, A((const void *)&counter), &got, 0);
+    CHECK(m.rider_size == 0);
+    uint8_t big[65];
+    mem_rider(&m, A(a), big, sizeof big);
+    CHECK(m.rider_size == 0);
+    mem_close(&m);
+    munmap(a, 8 * pg);
+}
+
 int main(void)
 {
     pg = (size_t)sysconf(_SC_PAGESIZE);
@@ -352,5 +431,7 @@ int main(void)
     RUN(test_fills_grow_the_cache);
     RUN(test_copy_order);
     RUN(test_walk_refresh);
+    RUN(test_fill_sized);
+    RUN(test_rider);
     return CHECK_DONE();
 }
