@@ -276,7 +276,8 @@ int aio_read_gen(mem_target *m, const strobe_layout *L, uint64_t gen, aio_gen *o
     out->raw.loc = UNWIND_UNRESOLVED;
     out->raw.gen = gen;
     if (!gen || L->gen_size > GEN_BUF || mem_read(m, gen, (size_t)L->gen_size, buf) != 0) return -1;
-    if (!gen_type_ok(L, mem_u64(buf, L->ob_type)) || !mem_refcnt_live(buf, L->ob_refcnt)) return -1;
+    out->type = mem_u64(buf, L->ob_type);
+    if (!gen_type_ok(L, out->type) || !mem_refcnt_live(buf, L->ob_refcnt)) return -1;
     if (L->gen_iframe >= 0) return read_gen_iframe(m, L, gen, buf, out);
     return read_gen_pyframe(m, L, gen, buf, out);
 }
@@ -339,7 +340,12 @@ int aio_read_chain(mem_target *m, const strobe_layout *L, const strobe_aio *A, u
         if (*n < max) out[(*n)++] = gi.raw;
         else (*omitted)++;
         uint64_t obj = gi.awaiting;
-        if (!obj) return CHAIN_SUSPENDED;
+        /* 3.8-3.10: a native coroutine suspends only in an await (its
+         * YIELD_FROM, the awaitable on its stack): one suspended awaiting
+         * nothing was read at two instants (its frame's stack and last
+         * instruction from copies of different moments).  A generator-based
+         * one (asyncio.sleep(0)'s bare yield) may. */
+        if (!obj) return L->gen_iframe < 0 && gi.type == L->coro_type ? CHAIN_TORN : CHAIN_SUSPENDED;
         uint64_t type = pyobj_type(m, L, obj);
         uint64_t next = 0;
         int32_t off = -1;

@@ -101,6 +101,7 @@ typedef struct {
     raw_frame raw;        /* the frame as unwind_location() takes it */
     uint64_t awaiting;    /* the object it is suspended awaiting (yield from), or 0 */
     uint64_t awaiting_at; /* where that was read (its frame's stack top) */
+    uint64_t type;        /* its type: the coroutine, generator or async generator type */
 } aio_gen;
 
 /* The code a generator runs, read now, bypassing the page copies.  0 or -1. */

@@ -4,6 +4,8 @@
  *  - a chain that loops (two coroutines awaiting each other, as a torn read
  *    or a real cycle can make it) ends at once, as torn;
  *  - a chain through an async generator's asend awaitable;
+ *  - 3.8-3.10 frames: a native coroutine suspended awaiting nothing (not
+ *    in its YIELD_FROM) is a torn read; a generator-based one may be;
  *  - a task whose coroutine executes is reported running, a created one as
  *    not started;
  *  - the registries: weak references to tasks in a set, dead references,
@@ -201,6 +203,93 @@ static uint8_t *make_task(uint64_t loop, int state, uint64_t coro, uint64_t wait
     return t;
 }
 
+/* 3.10's layout: each generator's frame an object of its own, its state
+ * and stack depth in the frame, the awaitable on its stack when its next
+ * instruction is YIELD_FROM. */
+enum { OP_YF = 72, OP_OTHER = 1, F_TYPE = 8, F_CODE = 16, F_LASTI = 24, F_STATE = 28, F_DEPTH = 32,
+       F_STACK = 40, F_GEN = 48, CO_CODE = 16, B_DATA = 32 };
+static char frame_t[8];
+
+static void setup_pyframe(void)
+{
+    setup();
+    L.frame_model = FRAME_MODEL_PYFRAME;
+    L.gen_iframe = -1;
+    L.gen_frame = 16;
+    L.gen_running = 24;
+    L.gen_code = 32;
+    L.gen_size = 40;
+    L.frame_type = (uint64_t)(uintptr_t)frame_t;
+    L.f_size = 56;
+    L.f_code = F_CODE;
+    L.f_lasti = F_LASTI;
+    L.lasti_is_units = 1;
+    L.f_state = F_STATE;
+    L.f_stackdepth = F_DEPTH;
+    L.f_valuestack = F_STACK;
+    L.f_gen = F_GEN;
+    L.fs_created = -1;
+    L.fs_suspended = 1;
+    L.fs_executing = 2;
+    L.co_code = CO_CODE;
+    L.bytes_data = B_DATA;
+    L.op_yield_from = OP_YF;
+}
+
+/* a generator of `type` suspended at code unit 4, the next instruction
+ * `op`, with `awaiting` on its stack (0: an empty stack) */
+static void *make_pygen(void *type, int op, uint64_t awaiting, void **keep)
+{
+    uint8_t *bytes = calloc(1, 64), *code = calloc(1, 64), *fr = calloc(1, 64), *g = calloc(1, 64);
+    uint64_t *stack = calloc(2, 8);
+    bytes[B_DATA + 8 + 2] = (uint8_t)op;   /* lasti 4 units: byte 8; the next instruction at 10 */
+    put64(code, CO_CODE, addr(bytes));
+    put64(fr, L.ob_refcnt, 1);
+    put64(fr, L.ob_type, addr(frame_t));
+    put64(fr, F_CODE, addr(code));
+    int32_t lasti = 4, depth = awaiting ? 1 : 0;
+    memcpy(fr + F_LASTI, &lasti, 4);
+    fr[F_STATE] = (uint8_t)L.fs_suspended;
+    memcpy(fr + F_DEPTH, &depth, 4);
+    stack[0] = awaiting;
+    put64(fr, F_STACK, addr(stack));
+    put64(fr, F_GEN, addr(g));
+    put64(g, L.ob_refcnt, 1);
+    put64(g, L.ob_type, addr(type));
+    put64(g, L.gen_frame, addr(fr));
+    keep[0] = bytes; keep[1] = code; keep[2] = fr; keep[3] = stack; keep[4] = g;
+    return g;
+}
+
+static void test_pyframe_coroutine_awaiting_nothing(void)
+{
+    setup_pyframe();
+    mem_target m;
+    CHECK(mem_open(&m, 0) == 0);
+    void *k[5][5];
+    raw_frame f[8];
+    int n;
+    uint64_t omitted, leaf;
+    /* a coroutine awaiting asyncio.sleep(0)'s generator, suspended at its
+     * bare yield: a chain of two */
+    void *sleep0 = make_pygen(gen_t, OP_OTHER, 0, k[0]);
+    void *outer = make_pygen(coro_t, OP_YF, addr(sleep0), k[1]);
+    CHECK(aio_read_chain(&m, &L, &A, addr(outer), f, 8, &n, &omitted, &leaf) == CHAIN_SUSPENDED);
+    CHECK(n == 2 && f[0].gen == addr(outer) && f[1].gen == addr(sleep0) && f[0].addr == 8);
+    /* a coroutine whose next instruction is not YIELD_FROM, or whose stack
+     * is empty: read at two instants */
+    void *torn = make_pygen(coro_t, OP_OTHER, addr(sleep0), k[2]);
+    CHECK(aio_read_chain(&m, &L, &A, addr(torn), f, 8, &n, &omitted, &leaf) == CHAIN_TORN);
+    void *empty = make_pygen(coro_t, OP_YF, 0, k[3]);
+    CHECK(aio_read_chain(&m, &L, &A, addr(empty), f, 8, &n, &omitted, &leaf) == CHAIN_TORN);
+    /* under an outer coroutine, too */
+    void *top = make_pygen(coro_t, OP_YF, addr(empty), k[4]);
+    CHECK(aio_read_chain(&m, &L, &A, addr(top), f, 8, &n, &omitted, &leaf) == CHAIN_TORN);
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++) free(k[i][j]);
+    mem_close(&m);
+}
+
 static void test_registries(void)
 {
     setup();
@@ -311,6 +400,7 @@ int main(void)
     RUN(test_chain_to_future);
     RUN(test_chain_cycle_and_states);
     RUN(test_chain_through_async_generator);
+    RUN(test_pyframe_coroutine_awaiting_nothing);
     RUN(test_registries);
     RUN(test_task_subclass);
     RUN(test_lazy_task_name);
