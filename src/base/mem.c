@@ -400,9 +400,9 @@ uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int ntail, int 
     return copied;
 }
 
-static uint32_t fill(mem_target *t, const uint64_t *addr, const uint32_t *sizes, size_t n, size_t size)
+uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t size)
 {
-    if (!t->pages || t->backend != MEM_VM_READV) return 0;
+    if (!t->pages || t->backend != MEM_VM_READV || !size || size > PAGE) return 0;
     uint64_t pages[FILL_CHUNK];
     uint32_t npg = 0, copied = 0;
     for (size_t i = 0; i <= n; i++) {
@@ -412,8 +412,7 @@ static uint32_t fill(mem_target *t, const uint64_t *addr, const uint32_t *sizes,
             if (i == n) break;
         }
         uint64_t a = addr[i];
-        if (sizes) size = sizes[i];
-        if (!size || size > PAGE || a < 4096 || a > UINT64_MAX - size || outside(t, a, size)) continue;
+        if (a < 4096 || a > UINT64_MAX - size || outside(t, a, size)) continue;
         uint64_t first = a & ~(uint64_t)(PAGE - 1), last = (a + size - 1) & ~(uint64_t)(PAGE - 1);
         if (!npg || pages[npg - 1] != first) pages[npg++] = first;
         if (last != first) pages[npg++] = last;
@@ -421,16 +420,6 @@ static uint32_t fill(mem_target *t, const uint64_t *addr, const uint32_t *sizes,
     t->page_filled += copied;
     t->pass_misses += copied;   /* pages this pass needed: mem_cache_fit grows the cache to hold them */
     return copied;
-}
-
-uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t size)
-{
-    return fill(t, addr, NULL, n, size);
-}
-
-uint32_t mem_cache_fill_sized(mem_target *t, const uint64_t *addr, const uint32_t *size, size_t n)
-{
-    return fill(t, addr, size, n, 0);
 }
 
 void mem_walk_begin(mem_target *t, int no_fetch)

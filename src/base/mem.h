@@ -106,9 +106,6 @@ uint32_t mem_cache_next_pass(mem_target *t, const mem_iov *tail, int ntail, int 
  * Returns the pages copied.  The cache should have room for them: a fill
  * larger than it evicts its own first pages. */
 uint32_t mem_cache_fill(mem_target *t, const uint64_t *addr, size_t n, size_t size);
-/* The same, with a size for each address (objects of several kinds in one
- * sweep, in the order given). */
-uint32_t mem_cache_fill_sized(mem_target *t, const uint64_t *addr, const uint32_t *size, size_t n);
 /* The order in which the copy of addr's page held in this pass was made
  * (larger: later; within one system call, in the order of its pages), or 0
  * when none is held (or the cache is off: every read is then made now). */

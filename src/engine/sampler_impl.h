@@ -137,8 +137,6 @@ typedef struct {
     /* preparing a batch of stacks (prepare_stacks) */
     int32_t *plist;          /* the tasks the batch uses */
     uint64_t *scratch;       /* addresses, then codes read now, per plist entry */
-    uint64_t *sweep;         /* prepare_stacks' one sweep: up to 3 addresses per plist entry ... */
-    uint32_t *sweep_size;    /* ... and the size read at each */
     uint64_t *code_now;      /* per task: its coroutine's code read now (TF_CODE_NOW) */
     uint64_t *codes;         /* codes to check before their lookups */
     size_t codes_cap;

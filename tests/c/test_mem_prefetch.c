@@ -9,8 +9,7 @@
  * mem_cache_fill(): the pages under many scattered objects are copied in
  * one call each batch, once each (objects sharing a page, or an object on
  * two pages), in the order given; pages already cached are not copied
- * again; an unmapped one is left out and fails on demand as before;
- * mem_cache_fill_sized() takes a size per object.
+ * again; an unmapped one is left out and fails on demand as before.
  * mem_rider(): a small range read last in every system call (fills,
  * misses, fresh reads), never failing the read it rides on;
  * mem_rider_now() says whether the latest call read it. */
@@ -343,26 +342,6 @@ static void test_walk_refresh(void)
     munmap(a, 8 * pg);
 }
 
-static void test_fill_sized(void)
-{
-    mem_target m;
-    uint8_t *a = area(8);
-    CHECK(a && mem_open(&m, 0) == 0 && mem_cache_enable(&m, 64) == 0);
-    mem_cache_on_demand(&m);
-    /* 16 bytes before the end of page 0 (one page), 100 bytes at the same
-     * place in page 2 (two pages), a size 0 and one over a page (skipped) */
-    uint64_t addr[4] = { A(a + pg - 16), A(a + 3 * pg - 16), A(a + 5 * pg), A(a + 6 * pg) };
-    uint32_t size[4] = { 16, 100, 0, (uint32_t)pg + 1 };
-    uint64_t r0 = m.reads;
-    CHECK(mem_cache_fill_sized(&m, addr, size, 4) == 3);
-    CHECK(m.reads == r0 + 1);
-    CHECK(mem_cache_seq(&m, A(a)) && mem_cache_seq(&m, A(a + 2 * pg)) && mem_cache_seq(&m, A(a + 3 * pg)));
-    CHECK(!mem_cache_seq(&m, A(a + pg)) && !mem_cache_seq(&m, A(a + 5 * pg)) && !mem_cache_seq(&m, A(a + 6 * pg)));
-    CHECK(mem_cache_seq(&m, A(a + 2 * pg)) < mem_cache_seq(&m, A(a + 3 * pg)));   /* in order */
-    mem_close(&m);
-    munmap(a, 8 * pg);
-}
-
 static void test_rider(void)
 {
     mem_target m;
@@ -431,7 +410,6 @@ int main(void)
     RUN(test_fills_grow_the_cache);
     RUN(test_copy_order);
     RUN(test_walk_refresh);
-    RUN(test_fill_sized);
     RUN(test_rider);
     return CHECK_DONE();
 }
