@@ -230,8 +230,8 @@ struct sampler {
     uint64_t torn_threads;        /* thread passes skipped: stack and tasks disagreed */
     int64_t tick_ns;              /* time spent in passes */
     cpufollow follow;             /* where the sampling thread runs (cpufollow.h) */
-    uint64_t busiest;             /* thread id of the last pass's busiest thread, or 0 */
     uint32_t counter_rider;       /* the code counter, as read by the task pass's last system call (mem_rider) */
+    uint64_t busiest;             /* thread id of the last pass's busiest thread, or 0 */
     int64_t busiest_cpu;          /* ... the CPU it was on at this pass's start, or -1 */
     double busy_cpus;             /* the CPUs the Python threads kept busy in the last pass */
     double busiest_share;         /* ... and the busiest of them alone (CPU time over wall) */

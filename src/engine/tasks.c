@@ -1392,9 +1392,7 @@ static void prepare_stacks(sampler *s, const int32_t *sel, size_t nsel)
             cur = tp->parent[cur];
         }
     /* One sweep for the stale tasks' objects and then their names; read
-     * again.  (Copying the chains' coroutines in this sweep too, after the
-     * tasks, saved a call but let a churning program's task be paired with
-     * another task's frames on 3.8: not understood yet, so not done.) */
+     * again. */
     size_t ns = 0, sz = (size_t)s->aio.task_size > NAME_FIRST ? (size_t)s->aio.task_size : NAME_FIRST;
     for (size_t i = 0; i < np; i++)
         if (tp->flags[tp->plist[i]] & TF_STALE) tp->scratch[ns++] = tp->t[tp->plist[i]].addr;
@@ -1445,7 +1443,7 @@ static void set_stride(sampler *s, taskpass *tp, uint64_t emitted, int64_t ns)
     if (tp->stride > tp->max_stride) tp->max_stride = tp->stride;
 }
 
-void tasks_pass(sampler *s, size_t nth)
+static void pass(sampler *s, size_t nth)
 {
     taskpass *tp = &s->tp;
     /* Tasks are read in the order the checks below rely on (a task, then
@@ -1454,11 +1452,6 @@ void tasks_pass(sampler *s, size_t nth)
      * prefetched copies, which are older than all of them. */
     read_heads(s);
     mem_cache_on_demand(&s->mem);
-    /* Every system call of the pass from here on also reads the code
-     * counter, last: check_codes then needs no call of its own when one was
-     * made after the frames it checks were read (as one always is when a
-     * task's chain was read). */
-    if (s->L.code_counter_addr) mem_rider(&s->mem, s->L.code_counter_addr, &s->counter_rider, sizeof s->counter_rider);
     pthread_mutex_lock(&s->links.lock);
     uint64_t seq_before = s->links.seq + 1;   /* links recorded from now on may be of tasks not read */
     pthread_mutex_unlock(&s->links.lock);
@@ -1494,10 +1487,7 @@ void tasks_pass(sampler *s, size_t nth)
     }
     tp->frames.n = 0;
     tp->frames_checked = 0;
-    if (!tp->tmp && !(tp->tmp = malloc((size_t)s->cfg.max_depth * sizeof *tp->tmp))) {
-        mem_rider(&s->mem, 0, NULL, 0);
-        return;
-    }
+    if (!tp->tmp && !(tp->tmp = malloc((size_t)s->cfg.max_depth * sizeof *tp->tmp))) return;
     /* The graph.  Built from the tasks' entries and the hooks' links alone,
      * it is kept from pass to pass while neither changed in a way it
      * depends on: the list of tasks (read_tasks), a waiter that is a task or
@@ -1545,10 +1535,7 @@ void tasks_pass(sampler *s, size_t nth)
             for (size_t k = 0; k < tp->n; k++) tp->flags[k] |= tp->gflags[k] & (TF_HAS_CHILD | TF_CYCLE);
         }
     }
-    if (info_reserve(tp, tp->n) != 0) {
-        mem_rider(&s->mem, 0, NULL, 0);
-        return;
-    }
+    if (info_reserve(tp, tp->n) != 0) return;
     /* Budget: when stacks for every task would take more than half the
      * interval, each pass gives stacks for every k-th of the leaf tasks
      * only: those at positions j of the registry order (among the leaves)
@@ -1598,7 +1585,6 @@ void tasks_pass(sampler *s, size_t nth)
     }
     if (!nsel) check_codes(s, nth, 1);
     keep_bases(s, nth);
-    mem_rider(&s->mem, 0, NULL, 0);
     int64_t spent = mono_ns() - t0;
     tp->emit_ns += spent;
     set_stride(s, tp, emitted, spent);
@@ -1612,4 +1598,15 @@ void tasks_pass(sampler *s, size_t nth)
             s->tt[i].covered = 1;
             s->torn_threads++;
         }
+}
+
+void tasks_pass(sampler *s, size_t nth)
+{
+    /* Every system call of the pass also reads the code counter, last:
+     * check_codes then needs no call of its own when one was made after the
+     * frames it checks were read (as one always is when a task's chain was
+     * read). */
+    if (s->L.code_counter_addr) mem_rider(&s->mem, s->L.code_counter_addr, &s->counter_rider, sizeof s->counter_rider);
+    pass(s, nth);
+    mem_rider(&s->mem, 0, NULL, 0);
 }

@@ -206,7 +206,7 @@ static uint8_t *make_task(uint64_t loop, int state, uint64_t coro, uint64_t wait
 /* 3.10's layout: each generator's frame an object of its own, its state
  * and stack depth in the frame, the awaitable on its stack when its next
  * instruction is YIELD_FROM. */
-enum { OP_YF = 72, OP_OTHER = 1, F_TYPE = 8, F_CODE = 16, F_LASTI = 24, F_STATE = 28, F_DEPTH = 32,
+enum { OP_YF = 72, OP_OTHER = 1, F_CODE = 16, F_LASTI = 24, F_STATE = 28, F_DEPTH = 32,
        F_STACK = 40, F_GEN = 48, CO_CODE = 16, B_DATA = 32 };
 static char frame_t[8];
 
