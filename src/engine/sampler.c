@@ -1023,11 +1023,12 @@ static void describe(sampler *s)
                  " chains-torn=%" PRIu64 " tasks-of-stopped-loops=%" PRIu64 " task-stride-max=%" PRIu64
                  " tasks-from-earlier-reads=%" PRIu64 " tasks-changed-since-read=%" PRIu64
                  " passes-reading-all-again=%" PRIu64 " task-lists-built=%" PRIu64
-                 " task-graphs-built=%" PRIu64 " chain-frames-checked=%" PRIu64,
+                 " task-graphs-built=%" PRIu64 " chain-frames-checked=%" PRIu64
+                 " tasks-new-under-running-parent=%" PRIu64,
                  s->tp.tasks_seen, s->torn_threads, s->tp.moved, s->tp.unclaimed, s->tp.chains_torn,
                  s->tp.no_loop, s->tp.max_stride ? s->tp.max_stride : 1, s->tp.tasks_reused,
                  s->tp.tasks_changed, s->tp.full_rereads, s->tp.lists_built, s->tp.graphs_built,
-                 s->tp.frames_rechecked);
+                 s->tp.frames_rechecked, s->tp.new_under_running);
         profile_add_comment(p, buf);
     }
     /* what the memory caps refused (profile.h, links.h) */

@@ -163,6 +163,7 @@ typedef struct {
     uint64_t tasks_reused;   /* task-passes served from an earlier pass's read (stride > 1) */
     uint64_t tasks_changed;  /* ... found changed when read again to be used */
     uint64_t full_rereads;   /* passes that read every task again (a coroutine no task claimed) */
+    uint64_t new_under_running;   /* tasks skipped: first seen under a running parent */
     raw_frame *tmp;          /* max_depth frames: one chain being read */
     uint64_t stride, max_stride;   /* every k-th task per pass (1: all) */
     uint64_t stride_floor;   /* the overhead budget's least stride (0, 1: none) */

@@ -1080,6 +1080,35 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
     return e;
 }
 
+/* A task whose parent is running stands on the parent's frames as the
+ * thread's stack showed them, read before the tasks.  A task made in
+ * between (by the parent: create_task, gather) did not exist at that
+ * instant; such a stack would show the parent before it made the child.
+ * Only a task this sampler saw before this pass (the same address,
+ * coroutine and name: its entry from an earlier pass) surely existed when
+ * the stacks were read; any other child of a running task gives no stack
+ * this pass (counted) and is noted as seen (its labels made now), so it
+ * gives its stack from the next pass on.  (Neither the hooks' links nor
+ * the registries tell when a task was made: a task and its coroutine are
+ * often made where a finished child's were, and its link is recorded only
+ * after it is registered.) */
+static void skip_new_under_running(sampler *s)
+{
+    taskpass *tp = &s->tp;
+    for (size_t k = 0; k < tp->n; k++) {
+        int32_t p = tp->parent[k];
+        if (p < 0 || !(tp->flags[p] & TF_RUNNING) || (tp->flags[k] & (TF_RUNNING | TF_BAD)) || tp->thread[p] < 0)
+            continue;
+        const aio_task *t = &tp->t[k];
+        struct task_info *e = info_slot(tp, t->addr);
+        if (e && e->addr == t->addr && e->coro == t->coro && e->snap_hash == t->name_hash && e->tick < s->ticks)
+            continue;
+        tp->flags[k] |= TF_BAD;
+        tp->new_under_running++;
+        task_labels(s, t, s->tt[tp->thread[p]].te);
+    }
+}
+
 /* What a suspended task waits for, from the innermost frame of its own
  * chain (location `loc`): asyncio's sleep, locks and queues, streams and
  * sockets; anything else (a bare future, a frame of the program's) is
@@ -1536,6 +1565,7 @@ static void pass(sampler *s, size_t nth)
         }
     }
     if (info_reserve(tp, tp->n) != 0) return;
+    skip_new_under_running(s);
     /* Budget: when stacks for every task would take more than half the
      * interval, each pass gives stacks for every k-th of the leaf tasks
      * only: those at positions j of the registry order (among the leaves)

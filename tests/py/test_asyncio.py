@@ -21,6 +21,7 @@ MIX = workload("aio_mix.py")
 MANY = workload("aio_many.py")
 LOOPS = workload("aio_loops.py")
 RELAY = workload("aio_relay.py")
+SPAWN = workload("aio_spawn.py")
 STEP = "BaseEventLoop._run_once"
 LOOP_FRAMES = (STEP, "BaseEventLoop.run_forever")   # what a task may stand on
 ANY = object()   # any task name (e.g. Task-7)
@@ -61,6 +62,14 @@ class TaskStackCase(StrobeTestCase):
                 self.assertTrue(all(any(n == p or n.endswith("." + p) for n in it) for p in parent_frames),
                                 "%s: parent frames %r lack %r" % (fn, names, parent_frames))
         return good
+
+    def aio_stats(self, out):
+        """The counters of the profile's "strobe: asyncio:" comment."""
+        prof = support.read_pprof(out)
+        comments = [c if isinstance(c, str) else prof.string_table[c] for c in prof.comments]
+        aio = [c for c in comments if c.startswith("strobe: asyncio:")]
+        self.assertTrue(aio, comments)
+        return {k: int(v) for k, v in re.findall(r"([a-z-]+)=(\d+)", aio[0])}
 
     def assert_bases(self, samples):
         """Every task stack stands on the loop's own frames: the element
@@ -272,6 +281,24 @@ class RunningTaskTest(TaskStackCase):
         self.assert_bases(samples)
 
 
+    def test_children_never_under_older_parent_frames(self):
+        """The threads' stacks are read before the tasks: a child made in
+        between (its parent running, its frames read before it made the
+        child) would stand on an instant of its parent at which it did not
+        exist.  aio_spawn.py's parent works in its own frame and then makes
+        two children in spawn_round: every child stands on spawn_round, and
+        the children first seen under their running parent are counted."""
+        out = self.path("spawn.pprof")
+        res, samples = self.record_ok([SPAWN, "2"], out, rate=1000)
+        self.assert_well_formed(samples)
+        kids = [s for s in samples if s.task and any(fn in s.frames_of(s.task) for fn in ("spawned_x", "spawned_y"))]
+        self.assertGreater(support.total(kids), 20, describe_samples(samples))
+        for s in kids:
+            self.assertEqual(s.tasks()[0], "spawner", s)
+            self.assertIn("spawn_round", s.frames_of("spawner"), "a child under its parent before it was made: %r" % s)
+        self.assertGreater(self.aio_stats(out)["tasks-new-under-running-parent"], 0)
+
+
 class ManyTasksTest(TaskStackCase):
 
     def test_many_and_short_lived_tasks(self):
@@ -308,16 +335,11 @@ class ThinnedTasksTest(TaskStackCase):
         res, samples = self.record_ok([MANY, str(secs), str(nparked), "churn"], out, rate=200, timeout=120)
         self.assert_well_formed(samples)
         self.assert_bases(samples)
-        prof = support.read_pprof(out)
-        comments = [c if isinstance(c, str) else prof.string_table[c] for c in prof.comments]
-        aio = [c for c in comments if c.startswith("strobe: asyncio:")]
-        self.assertTrue(aio, comments)
-        stride = int(re.search(r"task-stride-max=(\d+)", aio[0]).group(1))
-        reused = int(re.search(r"tasks-from-earlier-reads=(\d+)", aio[0]).group(1))
-        self.assertGreater(stride, 1, aio[0])
-        self.assertGreater(reused, 0, aio[0])
+        stats = self.aio_stats(out)
+        self.assertGreater(stats["task-stride-max"], 1, stats)
+        self.assertGreater(stats["tasks-from-earlier-reads"], 0, stats)
         # coroutines whose page copy is older than their task's are read again
-        self.assertGreater(int(re.search(r"chain-frames-checked=(\d+)", aio[0]).group(1)), 0, aio[0])
+        self.assertGreater(stats["chain-frames-checked"], 0, stats)
         for s in samples:
             if not (s.task and s.task.startswith("short-")):
                 continue
