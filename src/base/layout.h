@@ -53,6 +53,7 @@ typedef struct strobe_layout {
     int32_t if_owner;         /* char */
     int owner_generator;      /* FRAME_OWNED_BY_GENERATOR */
     int owner_cstack;         /* FRAME_OWNED_BY_CSTACK, or -1 */
+    int32_t if_specials;      /* FRAME_SPECIALS_SIZE: words of a frame before its locals; 0 before 3.11 */
 
     /* PyObject */
     int32_t ob_refcnt;

@@ -132,6 +132,19 @@ void mem_cache_on_demand(mem_target *t);
  * held from before is copied again when met, never mixed in.  It returns
  * the pages copied.  mem_walk_end: every held copy serves reads again. */
 void mem_walk_begin(mem_target *t, int no_fetch);
+/* Reads between mem_walk_pause and mem_walk_resume (its return value) are
+ * not the walk's: neither listed nor refused (what the walk needs to know
+ * that is not the thread's stack: a code object). */
+static inline int mem_walk_pause(mem_target *t)
+{
+    int w = t->walking;
+    t->walking = 0;
+    return w;
+}
+static inline void mem_walk_resume(mem_target *t, int walking)
+{
+    t->walking = walking;
+}
 void mem_walk_end(mem_target *t);
 uint32_t mem_walk_refresh(mem_target *t, const uint64_t *extra, size_t nextra);
 /* Grow the cache (up to max pages) when the last pass missed more pages

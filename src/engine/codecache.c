@@ -206,6 +206,10 @@ static int build(codecache *c, code_info *e, uint64_t code)
     memset(&n, 0, sizeof n);
     n.code = code;
     code_fields(L, hdr, n.obj, &n.firstlineno, &n.argcount, &n.flags, &n.firsttraceable, &n.version);
+    if (L->co_nlocalsplus >= 0 && L->co_stacksize >= 0 && L->if_specials > 0) {
+        int64_t words = (int64_t)mem_i32(hdr, L->co_nlocalsplus) + mem_i32(hdr, L->co_stacksize) + L->if_specials;
+        n.framesize = words >= L->if_specials && words < (1 << 24) ? (int32_t)words : 0;   /* (else not a code's) */
+    }
     if (read_windows(c, n.obj, n.snap) != 0) return -1;
 
     char name[PYOBJ_MAX_STR * 4 + 1], file[PYOBJ_MAX_STR * 4 + 1];
@@ -360,6 +364,14 @@ int codecache_confirm(codecache *c, uint64_t code)
     }
     note_looked(c, e);
     return 1;
+}
+
+const code_info *codecache_peek(codecache *c, uint64_t code)
+{
+    if (!code) return NULL;
+    const code_info *e = find_slot(c, code);
+    if (e->code != code) return NULL;
+    return e->checked == c->mem->gen || (c->epoch_ok && e->epoch_ok && e->epoch == c->epoch) ? e : NULL;
 }
 
 const code_info *codecache_lookup(codecache *c, uint64_t code)

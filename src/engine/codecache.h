@@ -47,6 +47,7 @@ typedef struct {
     uint64_t obj[CC_NOBJ];            /* pointers read from the code object */
     int32_t firstlineno, argcount, flags, firsttraceable;
     uint32_t version;                 /* co_version (3.12+), 0 when there is none */
+    int32_t framesize;                /* words its frame takes on a thread's data stack (3.11+), else 0 */
     uint32_t epoch;                   /* the code counter when last validated (if epoch_ok) */
     uint8_t epoch_ok;
     uint8_t snap[CC_NOBJ][CC_WINDOW]; /* windows of obj[i] at offset 8 */
@@ -105,6 +106,11 @@ void codecache_clear(codecache *c);
  * An entry is validated once per mem pass (mem_cache_drop starts one): within
  * a pass every read sees the same page snapshots anyway. */
 const code_info *codecache_lookup(codecache *c, uint64_t code);
+
+/* `code`'s entry when it is known valid in this pass without a read
+ * (validated in this pass, or vouched for by the code counter:
+ * codecache_confirm's rule), else NULL.  Never reads, counts nothing. */
+const code_info *codecache_peek(codecache *c, uint64_t code);
 
 /* Start of a pass (right after mem_cache_next_pass): validate, in as few
  * system calls as possible (up to 51 code objects per call), every entry the

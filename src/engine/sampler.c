@@ -1013,8 +1013,8 @@ static void describe(sampler *s)
     profile_add_comment(p, buf);
     snprintf(buf, sizeof buf,
              "strobe: ticks=%" PRIu64 " missed-ticks=%" PRIu64 " samples=%" PRIu64
-             " threads=%" PRIu64 " stacks-lost=%" PRIu64,
-             s->ticks, s->missed, s->samples, s->threads_seen, s->uw.errors);
+             " threads=%" PRIu64 " stacks-lost=%" PRIu64 " walks-mixed=%" PRIu64,
+             s->ticks, s->missed, s->samples, s->threads_seen, s->uw.errors, s->uw.mixed);
     profile_add_comment(p, buf);
     if (s->aio.enabled) {
         snprintf(buf, sizeof buf,

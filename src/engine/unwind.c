@@ -133,6 +133,59 @@ static int is_step_code(const unwinder *u, uint64_t code)
     return 0;
 }
 
+/* The code cache's entry for frame f's code: with no read when it is known
+ * valid this pass, else by its lookup (which the frame's location needs
+ * anyway), made outside the walk (the code object is no part of the
+ * thread's stack).  NULL when the code cannot be read. */
+static const code_info *caller_code(unwinder *u, const raw_frame *f)
+{
+    const code_info *ci = codecache_peek(u->cc, f->code);
+    if (!ci) {
+        int w = mem_walk_pause(u->mem);
+        ci = codecache_lookup(u->cc, f->code);
+        mem_walk_resume(u->mem, w);
+    }
+    return ci;
+}
+
+/* 3.11+: is a walk's frames f[0..n) (leaf first) one instant's?  Pages of
+ * the thread's frame memory copied at two instants (before and after the
+ * thread returned from a call and made another where it was) show frames
+ * that never were together.  Two rules catch what the links alone do not:
+ *
+ *  - a frame pushed on the thread's data stack starts right where its
+ *    caller's ends (the caller's address + its code's frame size: locals,
+ *    value stack and the frame's own fields), unless it starts a new chunk
+ *    (at the chunk's data, just past the chunk's three-word header, at a
+ *    page start: chunks are whole pages, the first one's first word
+ *    skipped) or lies far from it (another chunk);
+ *  - a frame that has a callee has started: one whose instruction is still
+ *    before its code's first (3.11 and 3.12 set it so when they push a
+ *    frame; unwind_location leaves such a frame out of a stack) is a copy
+ *    from before it ran.  (Not "before the first traceable instruction":
+ *    3.13's frame that finishes an __init__ call sits there while it
+ *    calls.)
+ *
+ * Only frames owned by the thread are checked (a generator's frame lives in
+ * the generator).  0, or -1 when torn. */
+#define DATASTACK_NEAR (64 * 1024)
+static int walk_consistent(unwinder *u, const raw_frame *f, size_t n)
+{
+    for (size_t k = 0; k + 1 < n; k++) {
+        const raw_frame *caller = &f[k + 1];
+        if (!caller->check_incomplete) continue;
+        if (caller->addr < 0) return -1;
+        const code_info *ci = caller_code(u, caller);
+        if (!ci) continue;
+        if (f[k].gen || ci->framesize <= 0) continue;
+        uint64_t callee = f[k].frame, in_page = callee & 4095;
+        if (callee <= caller->frame || callee - caller->frame > DATASTACK_NEAR || in_page == 24 || in_page == 32)
+            continue;
+        if (callee != caller->frame + 8 * (uint64_t)ci->framesize) return -1;
+    }
+    return 0;
+}
+
 int unwind_raw(unwinder *u, uint64_t frame, raw_vec *v, int *truncated)
 {
     const strobe_layout *L = u->L;
@@ -199,6 +252,12 @@ int unwind_raw(unwinder *u, uint64_t frame, raw_vec *v, int *truncated)
         return UNWIND_EMISS;
     }
     *truncated = frame != 0;
+    if (iframe && v->n > start && walk_consistent(u, v->f + start, v->n - start) != 0) {
+        u->errors++;
+        u->mixed++;
+        v->n = start;
+        return UNWIND_ETORN;
+    }
     /* A thread's outermost frame is never a generator's (something called
      * it): a chain that ends in one was cut by a coroutine suspending while
      * we read (its frame's link back is cleared on suspension).  Torn. */

@@ -82,6 +82,7 @@ typedef struct {
     const uint64_t *step_codes;   /* codes whose frames get raw_frame.self read */
     int nstep_codes;
     uint64_t frames_read, errors;
+    uint64_t mixed;   /* walks found to mix two instants (3.11+: walk_consistent), walked again */
 } unwinder;
 
 /* Every thread of the interpreter at `interp` (up to max).  Returns the count

@@ -163,6 +163,7 @@ void strobe_layout_fill(strobe_layout *L)
     L->if_size = MAX2(MAX2(L->if_previous, L->if_code), L->if_instr) + 8;
     L->if_size = MAX2(L->if_size, L->if_owner + 1);
     L->owner_generator = FRAME_OWNED_BY_GENERATOR;
+    L->if_specials = (int32_t)FRAME_SPECIALS_SIZE;
 #if PY_VERSION_HEX >= 0x030C0000
     L->owner_cstack = FRAME_OWNED_BY_CSTACK;
 #else
@@ -180,6 +181,7 @@ void strobe_layout_fill(strobe_layout *L)
     L->lasti_is_units = PY_VERSION_HEX >= 0x030A0000;
     L->if_previous = L->if_code = L->if_instr = L->if_owner = L->if_size = -1;
     L->owner_generator = L->owner_cstack = -1;
+    L->if_specials = 0;
 #endif
 
     /* code objects */
@@ -342,6 +344,9 @@ void strobe_layout_fill(strobe_layout *L)
 #if PY_VERSION_HEX >= 0x030B0000
     L->co_nlocalsplus = OFF(PyCodeObject, co_nlocalsplus);
     L->co_exceptiontable = OFF(PyCodeObject, co_exceptiontable);
+    /* the code cache reads both (a frame's size: codecache.h) */
+    L->co_size = MAX2(L->co_size, END(PyCodeObject, co_stacksize));
+    L->co_size = MAX2(L->co_size, END(PyCodeObject, co_nlocalsplus));
 #else
     L->co_nlocalsplus = L->co_exceptiontable = -1;
 #endif

@@ -228,5 +228,40 @@ class CodeReuseTest(StrobeTestCase):
         self.check("pprof")
 
 
+class CallChurnTest(StrobeTestCase):
+    """A thread that calls and returns all the time, at every depth: each
+    stack is one instant's (call_churn.py's call graph is fixed, and a frame
+    seen under one that returned before it was called would add an edge).
+    The walks found mixed and walked again are counted."""
+
+    EDGES = {("<module>", "level"), ("level", "level"), ("level", "leaf_a"), ("level", "mid"),
+             ("mid", "leaf_b"), ("level", "__init__"), ("__init__", "leaf_a")}
+    OWN = {"<module>", "level", "leaf_a", "mid", "leaf_b", "__init__"}
+
+    def test_no_stack_mixes_two_instants(self):
+        out = self.path("churn.pprof")
+        res, samples = self.record_ok([workload("call_churn.py"), "3"], out, rate=1000)
+        self.assert_well_formed(samples)
+        bad = []
+        for s in samples:
+            names = [n.split(".")[-1] for n in s.names()]
+            names = [n for n in names if n in self.OWN]
+            if any((a, b) not in self.EDGES for a, b in zip(names, names[1:])):
+                bad.append(s)
+        total = support.total(samples)
+        # each part of the program keeps its share (no walk through one
+        # kind of frame is always taken for a mixed one)
+        for fn in ("mid", "__init__"):
+            n = support.total([s for s in samples if any(x.split(".")[-1] == fn for x in s.names())])
+            self.assertGreater(n, 0.03 * total, "%s: %d of %d samples\n%s" % (fn, n, total, describe_samples(samples)))
+        self.assertEqual(support.total(bad), 0, "stacks with an edge the program never has:\n%s"
+                         % describe_samples(bad))
+        if support.PY_VERSION >= (3, 11):
+            prof = support.read_pprof(out)
+            comments = [c if isinstance(c, str) else prof.string_table[c] for c in prof.comments]
+            found = [re.search(r"walks-mixed=(\d+)", c) for c in comments]
+            self.assertTrue(any(found), comments)
+
+
 if __name__ == "__main__":
     unittest.main()
