@@ -11,9 +11,11 @@
  * Hooks call in from Python threads; the sampling thread looks links up
  * under the same mutex.  Every entry is checked against the tasks read in a
  * pass (the child's coroutine must still be the one recorded, and so must
- * the parent's), so a task address reused by a new task never inherits an
- * old link.  Memory is bounded: LINKS_MAX entries per table, the rest
- * counted in `dropped`.
+ * the parent's), so a task address reused by a new task does not inherit
+ * an old link, unless its coroutine, too, is where the old child's was, and
+ * then only until the hook records its own (right after the task is made;
+ * a pass that reads the task in between sees the old link).  Memory is
+ * bounded: LINKS_MAX entries per table, the rest counted in `dropped`.
  */
 #ifndef STROBE_LINKS_H
 #define STROBE_LINKS_H
