@@ -644,6 +644,13 @@ def read_pprof(path):
     return decode_pprof(gzip.decompress(data))
 
 
+def pprof_comments(path):
+    """The comments of a pprof file, as strings ("strobe: ticks=..." and
+    the like)."""
+    prof = read_pprof(path)
+    return [c if isinstance(c, str) else prof.string_table[c] for c in prof.comments]
+
+
 def load_profile(path):
     """(format, [Sample]) for a profile in either format, detected by content."""
     with open(path, "rb") as f:

@@ -257,8 +257,7 @@ class CallChurnTest(StrobeTestCase):
         self.assertEqual(support.total(bad), 0, "stacks with an edge the program never has:\n%s"
                          % describe_samples(bad))
         if support.PY_VERSION >= (3, 11):
-            prof = support.read_pprof(out)
-            comments = [c if isinstance(c, str) else prof.string_table[c] for c in prof.comments]
+            comments = support.pprof_comments(out)
             found = [re.search(r"walks-mixed=(\d+)", c) for c in comments]
             self.assertTrue(any(found), comments)
 

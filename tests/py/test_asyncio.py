@@ -65,8 +65,7 @@ class TaskStackCase(StrobeTestCase):
 
     def aio_stats(self, out):
         """The counters of the profile's "strobe: asyncio:" comment."""
-        prof = support.read_pprof(out)
-        comments = [c if isinstance(c, str) else prof.string_table[c] for c in prof.comments]
+        comments = support.pprof_comments(out)
         aio = [c for c in comments if c.startswith("strobe: asyncio:")]
         self.assertTrue(aio, comments)
         return {k: int(v) for k, v in re.findall(r"([a-z-]+)=(\d+)", aio[0])}
@@ -378,8 +377,7 @@ class ThinnedTasksTest(TaskStackCase):
         res, samples = self.record_ok([RELAY, "3", "3000", "3", "0.1"], out, rate=200, timeout=120)
         self.assert_well_formed(samples)
         self.assert_bases(samples)
-        prof = support.read_pprof(out)
-        comments = [c if isinstance(c, str) else prof.string_table[c] for c in prof.comments]
+        comments = support.pprof_comments(out)
         aio = [c for c in comments if c.startswith("strobe: asyncio:")][0]
         ticks = int(re.search(r"ticks=(\d+)", " ".join(comments)).group(1))
         self.assertGreater(int(re.search(r"task-stride-max=(\d+)", aio).group(1)), 1, aio)

@@ -22,8 +22,7 @@ def achieved(prof_comments):
 class Budget(StrobeTestCase):
 
     def comments(self, path):
-        prof = support.read_pprof(path)
-        return [c if isinstance(c, str) else prof.string_table[c] for c in prof.comments]
+        return support.pprof_comments(path)
 
     def test_bad_values_are_user_errors(self):
         for bad in ("-1", "abc", "101", "nan", ""):
