@@ -353,11 +353,18 @@ static void stamp(codecache *c, code_info *e)
     e->epoch_ok = (uint8_t)(c->epoch_prev_ok && e->version);
 }
 
+/* Does the code counter vouch for entry e this pass (validated while the
+ * counter had the value it has now)? */
+static int vouched(const codecache *c, const code_info *e)
+{
+    return c->epoch_ok && e->epoch_ok && e->epoch == c->epoch;
+}
+
 int codecache_confirm(codecache *c, uint64_t code)
 {
-    if (!code || !c->epoch_ok) return 0;
+    if (!code || !c->epoch_ok) return 0;   /* (before the probe: 3.8-3.11 have no counter) */
     code_info *e = find_slot(c, code);
-    if (e->code != code || !e->epoch_ok || e->epoch != c->epoch) return 0;
+    if (e->code != code || !vouched(c, e)) return 0;
     if (e->checked != c->mem->gen) {
         e->checked = c->mem->gen;
         c->unchanged++;
@@ -371,7 +378,7 @@ const code_info *codecache_peek(codecache *c, uint64_t code)
     if (!code) return NULL;
     const code_info *e = find_slot(c, code);
     if (e->code != code) return NULL;
-    return e->checked == c->mem->gen || (c->epoch_ok && e->epoch_ok && e->epoch == c->epoch) ? e : NULL;
+    return e->checked == c->mem->gen || vouched(c, e) ? e : NULL;
 }
 
 const code_info *codecache_lookup(codecache *c, uint64_t code)

@@ -1091,22 +1091,20 @@ static struct task_info *task_labels(sampler *s, const aio_task *t, thread_entry
  * gives its stack from the next pass on.  (Neither the hooks' links nor
  * the registries tell when a task was made: a task and its coroutine are
  * often made where a finished child's were, and its link is recorded only
- * after it is registered.) */
-static void skip_new_under_running(sampler *s)
+ * after it is registered.)  1 when task k (not TF_BAD) is skipped so. */
+static int new_under_running(sampler *s, size_t k)
 {
     taskpass *tp = &s->tp;
-    for (size_t k = 0; k < tp->n; k++) {
-        int32_t p = tp->parent[k];
-        if (p < 0 || !(tp->flags[p] & TF_RUNNING) || (tp->flags[k] & (TF_RUNNING | TF_BAD)) || tp->thread[p] < 0)
-            continue;
-        const aio_task *t = &tp->t[k];
-        struct task_info *e = info_slot(tp, t->addr);
-        if (e && e->addr == t->addr && e->coro == t->coro && e->snap_hash == t->name_hash && e->tick < s->ticks)
-            continue;
-        tp->flags[k] |= TF_BAD;
-        tp->new_under_running++;
-        task_labels(s, t, s->tt[tp->thread[p]].te);
-    }
+    int32_t p = tp->parent[k];
+    if (p < 0 || !(tp->flags[p] & TF_RUNNING) || (tp->flags[k] & TF_RUNNING) || tp->thread[p] < 0) return 0;
+    const aio_task *t = &tp->t[k];
+    struct task_info *e = info_slot(tp, t->addr);
+    if (e && e->addr == t->addr && e->coro == t->coro && e->snap_hash == t->name_hash && e->tick < s->ticks)
+        return 0;
+    tp->flags[k] |= TF_BAD;
+    tp->new_under_running++;
+    task_labels(s, t, s->tt[tp->thread[p]].te);
+    return 1;
 }
 
 /* What a suspended task waits for, from the innermost frame of its own
@@ -1565,7 +1563,6 @@ static void pass(sampler *s, size_t nth)
         }
     }
     if (info_reserve(tp, tp->n) != 0) return;
-    skip_new_under_running(s);
     /* Budget: when stacks for every task would take more than half the
      * interval, each pass gives stacks for every k-th of the leaf tasks
      * only: those at positions j of the registry order (among the leaves)
@@ -1581,7 +1578,7 @@ static void pass(sampler *s, size_t nth)
     size_t nleaves = 0;
     for (size_t i = 0; i < tp->n; i++) {
         uint16_t fl = tp->flags[i];
-        if (fl & TF_BAD) continue;
+        if ((fl & TF_BAD) || new_under_running(s, i)) continue;
         if (fl & TF_CYCLE) cycles = 1;
         if (!(fl & TF_INNERMOST) && (!(fl & TF_HAS_CHILD) || (fl & TF_CYCLE))) nleaves++;
     }
