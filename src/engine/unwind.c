@@ -169,6 +169,18 @@ static const code_info *caller_code(unwinder *u, const raw_frame *f)
  * Only frames owned by the thread are checked (a generator's frame lives in
  * the generator).  0, or -1 when torn. */
 #define DATASTACK_NEAR (64 * 1024)
+
+/* Is `frame` a chunk's first (at its data, past the header: previous chunk,
+ * size, top)?  Its page's header must hold a chunk's size (whole pages).  The
+ * page is the one the frame was read from: no read. */
+static int chunk_start(unwinder *u, uint64_t frame)
+{
+    uint64_t in_page = frame & 4095, size;
+    if (in_page != 24 && in_page != 32) return 0;
+    if (mem_read(u->mem, frame - in_page + 8, 8, &size) != 0) return 1;   /* (not known: not checked) */
+    return size >= 4096 && size % 4096 == 0 && size < ((uint64_t)1 << 30);
+}
+
 static int walk_consistent(unwinder *u, const raw_frame *f, size_t n)
 {
     for (size_t k = 0; k + 1 < n; k++) {
@@ -178,10 +190,10 @@ static int walk_consistent(unwinder *u, const raw_frame *f, size_t n)
         const code_info *ci = caller_code(u, caller);
         if (!ci) continue;
         if (f[k].gen || ci->framesize <= 0) continue;
-        uint64_t callee = f[k].frame, in_page = callee & 4095;
-        if (callee <= caller->frame || callee - caller->frame > DATASTACK_NEAR || in_page == 24 || in_page == 32)
-            continue;
-        if (callee != caller->frame + 8 * (uint64_t)ci->framesize) return -1;
+        uint64_t callee = f[k].frame;
+        if (callee <= caller->frame || callee - caller->frame > DATASTACK_NEAR) continue;
+        if (callee == caller->frame + 8 * (uint64_t)ci->framesize || chunk_start(u, callee)) continue;
+        return -1;
     }
     return 0;
 }

@@ -293,6 +293,8 @@ class RunningTaskTest(TaskStackCase):
         kids = [s for s in samples if s.task and any(fn in s.frames_of(s.task) for fn in ("spawned_x", "spawned_y"))]
         self.assertGreater(support.total(kids), 20, describe_samples(samples))
         for s in kids:
+            if len(s.tasks()) == 1:
+                continue   # registered, its maker not linked yet (the hook runs right after): a root of its own
             self.assertEqual(s.tasks()[0], "spawner", s)
             self.assertIn("spawn_round", s.frames_of("spawner"), "a child under its parent before it was made: %r" % s)
         self.assertGreater(self.aio_stats(out)["tasks-new-under-running-parent"], 0)
